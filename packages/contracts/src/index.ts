@@ -1,0 +1,5 @@
+export * from './money.ts';
+export * from './problems.ts';
+export * from './cloudevents.ts';
+export * from './events.ts';
+export * from './api.ts';

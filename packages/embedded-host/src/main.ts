@@ -1,0 +1,38 @@
+/**
+ * `npm start`: the whole platform on one machine in one process, no Docker, no cluster.
+ * Embedded PostgreSQL (one database and two roles per service), migrations, the five services on the
+ * in-process transport, and the gateway on HTTPS (self-signed) with plain HTTP redirecting to it.
+ */
+import { startEmbeddedPlatform } from './platform.ts';
+
+const started = Date.now();
+const platform = await startEmbeddedPlatform();
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+process.stdout.write(
+  [
+    '',
+    `wallet platform ready in ${seconds} s (embedded mode, development only)`,
+    `  gateway       ${platform.gatewayUrl}   (self-signed certificate: ${platform.certificateFile})`,
+    `  redirect      ${platform.redirectUrl} -> ${platform.gatewayUrl}`,
+    ...Object.entries(platform.serviceUrls).map(([id, url]) => `  ${id.padEnd(14)}${url}`),
+    `  data          ${platform.dataDir}`,
+    '  Ctrl-C stops everything.',
+    '',
+  ].join('\n'),
+);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`\n${signal}: stopping...\n`);
+    platform.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`error while stopping: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  });
+}

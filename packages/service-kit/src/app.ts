@@ -1,0 +1,123 @@
+/**
+ * Builds a service's Express app (no listening, no globals) so tests can mount it: helmet, request
+ * ids, pino-http, RED metrics, `/healthz`, `/readyz`, `/metrics`, the sidecar's app-token check, JSON
+ * parsing, the service's routes, then problem+json for 404s and errors.
+ */
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import express, { type Express, type RequestHandler, type Router } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import { ProblemType } from '@wallet/contracts';
+import { HttpProblem, notFoundHandler, problemErrorHandler, sendProblem } from './errors.ts';
+import type { Logger } from './logger.ts';
+import { metricsMiddleware, type ServiceMetrics } from './metrics.ts';
+import { checkReadiness, type ReadinessCheck } from './readiness.ts';
+
+export interface ServiceAppOptions {
+  service: string;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  readiness: ReadinessCheck[];
+  /** Mounts the service's own routes. */
+  routes: (app: Express) => void;
+  /** Routers mounted before JSON parsing of the service routes, e.g. Dapr's subscription routes. */
+  sidecarRouters?: Router[];
+  /** When set, every call except health and metrics must carry it in `dapr-api-token`. */
+  appApiToken?: string | undefined;
+  /** Largest JSON body accepted. */
+  bodyLimit?: string;
+  /** Express `trust proxy` (only the gateway behind an ingress sets it). */
+  trustProxy?: boolean | string | string[];
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const UNAUTHENTICATED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+function constantTimeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+function appTokenCheck(expected: string): RequestHandler {
+  return (req, res, next) => {
+    if (UNAUTHENTICATED_PATHS.has(req.path)) {
+      next();
+      return;
+    }
+    const presented = req.get('dapr-api-token');
+    if (presented && constantTimeEqual(presented, expected)) {
+      next();
+      return;
+    }
+    sendProblem(
+      res,
+      new HttpProblem({
+        status: 401,
+        type: ProblemType.unauthenticated,
+        title: 'Unauthenticated',
+        detail: 'Calls into this app must come through its sidecar.',
+      }),
+      req.originalUrl,
+    );
+  };
+}
+
+export function createServiceApp(options: ServiceAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', options.trustProxy ?? false);
+  app.use(helmet());
+  app.use(
+    pinoHttp({
+      logger: options.logger,
+      genReqId(req, res) {
+        const inbound = req.headers['x-request-id'];
+        const id = typeof inbound === 'string' && REQUEST_ID.test(inbound) ? inbound : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      customProps: (req) => ({ request_id: req.id }),
+      autoLogging: { ignore: (req) => UNAUTHENTICATED_PATHS.has(req.url ?? '') },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+  app.use(metricsMiddleware(options.metrics));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'alive', service: options.service });
+  });
+  app.get('/readyz', async (req, res) => {
+    const report = await checkReadiness(options.readiness);
+    if (report.ready) {
+      res.json({ status: 'ready', service: options.service, checks: report.checks });
+      return;
+    }
+    sendProblem(
+      res,
+      new HttpProblem({
+        status: 503,
+        type: ProblemType.notReady,
+        title: 'Not ready',
+        detail: `${options.service} is not ready.`,
+        extensions: { service: options.service, checks: report.checks },
+      }),
+      req.originalUrl,
+    );
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
+  });
+
+  if (options.appApiToken) app.use(appTokenCheck(options.appApiToken));
+  for (const router of options.sidecarRouters ?? []) app.use(router);
+  app.use(express.json({ limit: options.bodyLimit ?? '64kb', strict: true }));
+  options.routes(app);
+  app.use(notFoundHandler);
+  app.use(problemErrorHandler);
+  return app;
+}

@@ -1,0 +1,49 @@
+/**
+ * pino JSON logs with the service name and the active trace and span ids. Secrets are redacted by
+ * path so that a careless `log.info({ body })` cannot leak a password, token or one-time code.
+ */
+import { trace } from '@opentelemetry/api';
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger } from 'pino';
+
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
+  'req.headers["x-internal-token"]',
+  'req.headers["dapr-api-token"]',
+  'req.headers["webhook-signature"]',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.newPassword',
+  '*.code',
+  '*.token',
+  '*.accessToken',
+  '*.refreshToken',
+  '*.mfaToken',
+  '*.secret',
+  '*.recoveryCodes',
+  '*.verificationCode',
+  'password',
+  'code',
+  'token',
+  'secret',
+];
+
+export function createLogger(service: string, options: LoggerOptions = {}): Logger {
+  return pino({
+    level: process.env['LOG_LEVEL'] ?? 'info',
+    base: { service },
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    mixin() {
+      const span = trace.getActiveSpan();
+      if (!span) return {};
+      const ctx = span.spanContext();
+      return { trace_id: ctx.traceId, span_id: ctx.spanId };
+    },
+    ...options,
+  });
+}

@@ -1,0 +1,33 @@
+/**
+ * OpenTelemetry start-up: W3C trace context through HTTP (and so through Dapr invocation, which
+ * forwards `traceparent`), spans for Express and pg, exported over OTLP/HTTP when an endpoint is set.
+ * Call `startTelemetry` before the app's modules are imported so that instrumentation can hook them.
+ */
+import { register } from 'node:module';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+
+let sdk: NodeSDK | undefined;
+
+export function startTelemetry(service: string, otlpEndpoint: string | undefined): () => Promise<void> {
+  if (sdk) return () => Promise.resolve();
+  // ESM modules are instrumented through import-in-the-middle's loader hook.
+  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+  sdk = new NodeSDK({
+    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: service }),
+    ...(otlpEndpoint ? { traceExporter: new OTLPTraceExporter({ url: `${otlpEndpoint}/v1/traces` }) } : {}),
+    instrumentations: [
+      new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') }),
+      new ExpressInstrumentation(),
+      new PgInstrumentation(),
+    ],
+  });
+  sdk.start();
+  const started = sdk;
+  return () => started.shutdown();
+}

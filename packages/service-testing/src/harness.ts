@@ -1,0 +1,102 @@
+/**
+ * Starts one real service for its integration tests: a freshly provisioned database (owner + runtime
+ * role, as in every other mode) on the real PostgreSQL named by TEST_PG_ADMIN_URL, migrations as the
+ * owner, the service as the runtime role on the embedded transport, listening on an ephemeral
+ * loopback port. Several services can share one bus to talk to each other.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { AppId } from '@wallet/contracts';
+import { EmbeddedBus } from '@wallet/platform';
+import {
+  createDatabase,
+  createLogger,
+  dropServiceDatabase,
+  provisionServiceDatabase,
+  runMigrationsFor,
+  startService,
+  type InternalSubject,
+  type RunningService,
+  type RuntimeEnv,
+  type ServiceDatabase,
+  type ServiceModule,
+} from '@wallet/service-kit';
+import { serviceClient, type ServiceClient } from './client.ts';
+import { internalKeysFor, testKeyring, type TestKeyring } from './keys.ts';
+
+export interface TestService<DB, C extends RuntimeEnv> {
+  url: string;
+  running: RunningService<DB, C>;
+  /** The service's own kysely handle (runtime role). */
+  db: Kysely<DB>;
+  /** A kysely handle as the database owner (for assertions the runtime role may not make). */
+  ownerDb: Kysely<DB>;
+  database: ServiceDatabase;
+  adminUrl: string;
+  bus: EmbeddedBus;
+  keyring: TestKeyring;
+  /** A client calling as `subject` through a gateway-minted (or `issuer`-minted) internal token. */
+  as(subject: InternalSubject | null, issuer?: AppId): ServiceClient;
+  stop(): Promise<void>;
+}
+
+export interface StartTestServiceOptions {
+  adminUrl: string;
+  /** Extra or overriding environment for the service. */
+  env?: Record<string, string>;
+  /** Share a bus with other services started in the same test. */
+  bus?: EmbeddedBus;
+  logLevel?: string;
+}
+
+export async function startTestService<DB, C extends RuntimeEnv>(
+  module: ServiceModule<DB, C>,
+  options: StartTestServiceOptions,
+): Promise<TestService<DB, C>> {
+  const keyring = await testKeyring();
+  const name = `t_${module.appId.replace(/-/g, '_')}_${randomBytes(4).toString('hex')}`;
+  const database = await provisionServiceDatabase(options.adminUrl, name, {
+    owner: randomBytes(12).toString('hex'),
+    app: randomBytes(12).toString('hex'),
+  });
+  const logLevel = options.logLevel ?? process.env['TEST_LOG_LEVEL'] ?? 'silent';
+  const logger = createLogger(module.appId, { level: logLevel });
+  await runMigrationsFor(module, database.ownerUrl, logger);
+  const ownBus = !options.bus;
+  const bus = options.bus ?? new EmbeddedBus({ logger });
+  const running = await startService(module, {
+    env: {
+      APP_ENV: 'test',
+      LOG_LEVEL: logLevel,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DATABASE_URL: database.appUrl,
+      DATABASE_POOL_MAX: '20',
+      PLATFORM_TRANSPORT: 'embedded',
+      ...options.env,
+    },
+    bus,
+    keys: internalKeysFor(keyring, module.appId),
+    logger,
+  });
+  const owner = createDatabase<DB>({ url: database.ownerUrl, poolMax: 4 });
+  return {
+    url: running.url,
+    running,
+    db: running.context.database.db,
+    ownerDb: owner.db,
+    database,
+    adminUrl: options.adminUrl,
+    bus,
+    keyring,
+    as(subject, issuer) {
+      return serviceClient({ baseUrl: running.url, audience: module.appId, keyring, subject, ...(issuer ? { issuer } : {}) });
+    },
+    async stop() {
+      await running.stop();
+      await owner.close();
+      if (ownBus) await bus.close();
+      await dropServiceDatabase(options.adminUrl, name);
+    },
+  };
+}

