@@ -22,13 +22,10 @@ export async function startEmbeddedPostgres(options: {
   logger: Logger;
 }): Promise<EmbeddedPostgresHandle> {
   await mkdir(dirname(options.dataDir), { recursive: true });
-  // The server may run as `postgres` (when we are root): it must be able to reach its data folder.
-  for (let dir = dirname(options.dataDir); dir !== dirname(dir); dir = dirname(dir)) {
-    if (dir.endsWith('.data')) {
-      await chmod(dir, 0o755);
-      break;
-    }
-  }
+  // As root the server runs as `postgres`: it must be able to traverse into the folder that holds
+  // its data directory (which the package then hands to it). The folder holds nothing else secret
+  // but `secrets.json`, which stays 0600.
+  if (process.getuid?.() === 0) await chmod(dirname(options.dataDir), 0o755);
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     user: 'postgres',

@@ -3,7 +3,7 @@
  * path so that a careless `log.info({ body })` cannot leak a password, token or one-time code.
  */
 import { trace } from '@opentelemetry/api';
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -31,8 +31,8 @@ export const REDACTED_PATHS = [
   'secret',
 ];
 
-export function createLogger(service: string, options: LoggerOptions = {}): Logger {
-  return pino({
+export function createLogger(service: string, options: LoggerOptions = {}, destination?: DestinationStream): Logger {
+  const settings: LoggerOptions = {
     level: process.env['LOG_LEVEL'] ?? 'info',
     base: { service },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
@@ -45,5 +45,6 @@ export function createLogger(service: string, options: LoggerOptions = {}): Logg
       return { trace_id: ctx.traceId, span_id: ctx.spanId };
     },
     ...options,
-  });
+  };
+  return destination ? pino(settings, destination) : pino(settings);
 }

@@ -234,14 +234,13 @@ export async function startService<DB, C extends RuntimeEnv>(
 
 /** `main.ts` of a service run as its own process (beside its sidecar). */
 export async function runServiceMain<DB, C extends RuntimeEnv>(module: ServiceModule<DB, C>): Promise<void> {
+  // Telemetry is started by the preload (`node --import @wallet/service-kit/telemetry-preload`).
   const config = loadConfig(module.configSchema);
-  const { startTelemetry } = await import('./telemetry.ts');
-  const stopTelemetry = startTelemetry(module.appId, config.OTEL_EXPORTER_OTLP_ENDPOINT);
   const running = await startService(module);
   installGracefulShutdown({
     logger: running.context.logger,
     servers: [],
-    closers: [() => running.stop(), stopTelemetry],
+    closers: [() => running.stop()],
     timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
   });
 }

@@ -14,13 +14,22 @@ import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 
 let sdk: NodeSDK | undefined;
 
+type TraceExporter = NonNullable<ConstructorParameters<typeof NodeSDK>[0]>['traceExporter'] & object;
+
+const discardingExporter: TraceExporter = {
+  export: (_spans, done) => done({ code: 0 }),
+  shutdown: () => Promise.resolve(),
+};
+
 export function startTelemetry(service: string, otlpEndpoint: string | undefined): () => Promise<void> {
   if (sdk) return () => Promise.resolve();
   // ESM modules are instrumented through import-in-the-middle's loader hook.
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
   sdk = new NodeSDK({
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: service }),
-    ...(otlpEndpoint ? { traceExporter: new OTLPTraceExporter({ url: `${otlpEndpoint}/v1/traces` }) } : {}),
+    // Without an endpoint spans are still created (so logs carry this service's span ids and the
+    // context propagates) but discarded instead of exported.
+    traceExporter: otlpEndpoint ? new OTLPTraceExporter({ url: `${otlpEndpoint}/v1/traces` }) : discardingExporter,
     instrumentations: [
       new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') }),
       new ExpressInstrumentation(),
