@@ -27,8 +27,11 @@ const typeParsers = {
   },
 };
 
-export function createPool(url: string, options: { max?: number; applicationName?: string } = {}): pg.Pool {
-  return new pg.Pool({
+export function createPool(
+  url: string,
+  options: { max?: number; applicationName?: string; onError?: (error: Error) => void } = {},
+): pg.Pool {
+  const pool = new pg.Pool({
     connectionString: url,
     max: options.max ?? 10,
     application_name: options.applicationName,
@@ -36,6 +39,12 @@ export function createPool(url: string, options: { max?: number; applicationName
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 5_000,
   });
+  // A connection that dies (idle in the pool, or inside a transaction) emits 'error'; unhandled, it
+  // would crash the process. The query in flight still fails and its transaction rolls back.
+  const onError = options.onError ?? (() => undefined);
+  pool.on('error', onError);
+  pool.on('connect', (client) => client.on('error', onError));
+  return pool;
 }
 
 export function createDatabase<DB>(options: {
@@ -43,13 +52,15 @@ export function createDatabase<DB>(options: {
   readUrl?: string | undefined;
   poolMax?: number;
   applicationName?: string;
+  onError?: (error: Error) => void;
 }): DatabaseHandles<DB> {
-  const pool = createPool(options.url, { max: options.poolMax, applicationName: options.applicationName });
+  const poolOptions = { max: options.poolMax, applicationName: options.applicationName, onError: options.onError };
+  const pool = createPool(options.url, poolOptions);
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   let readPool: pg.Pool | undefined;
   let readDb = db;
   if (options.readUrl && options.readUrl !== options.url) {
-    readPool = createPool(options.readUrl, { max: options.poolMax, applicationName: options.applicationName });
+    readPool = createPool(options.readUrl, poolOptions);
     readDb = new Kysely<DB>({ dialect: new PostgresDialect({ pool: readPool }) });
   }
   return {

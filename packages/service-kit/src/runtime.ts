@@ -139,6 +139,7 @@ export async function createServiceContext<DB, C extends RuntimeEnv>(
     readUrl: config.DATABASE_READ_URL,
     poolMax: config.DATABASE_POOL_MAX,
     applicationName: module.appId,
+    onError: (error) => logger.warn({ err: error }, 'database connection error'),
   });
   return {
     appId: module.appId,

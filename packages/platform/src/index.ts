@@ -1,0 +1,11 @@
+/**
+ * @wallet/platform: the platform port and its two transports (embedded, Dapr), plus the messaging
+ * building blocks every service uses on its own database (outbox + relay, inbox, dead letters).
+ * Subpath exports (`/port`, `/embedded`, `/dapr`, `/messaging`) let a process load only what it uses.
+ */
+export * from './port.ts';
+export { silentLogger } from './logger.ts';
+export type { PlatformLogger } from './logger.ts';
+export * from './embedded/index.ts';
+export * from './dapr/index.ts';
+export * from './messaging/index.ts';
