@@ -13,7 +13,7 @@ import {
   runMigrationsFor,
   startService,
   type Logger,
-  type RunningService,
+  type StartOptions,
   type ServiceModule,
   provisionServiceDatabase,
   type ServiceDatabase,
@@ -29,13 +29,33 @@ import { loadOrCreateSecrets } from './secrets.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
-// Order matters only for readability of the logs: the gateway comes last, once its backends listen.
-const SERVICES: { module: ServiceModule<unknown, RuntimeEnv>; database: string }[] = [
-  { module: identity, database: 'wallet_identity' },
-  { module: walletLedger, database: 'wallet_ledger' },
-  { module: risk, database: 'wallet_risk' },
-  { module: notification, database: 'wallet_notification' },
-  { module: apiGateway, database: 'wallet_gateway' },
+/** A service as the host sees it: its database, its migrations and how to start it. */
+interface HostedService {
+  appId: AppId;
+  database: string;
+  migrate(url: string, logger: Logger): Promise<unknown>;
+  start(options: StartOptions): Promise<{ appId: AppId; url: string; stop(): Promise<void> }>;
+}
+
+function hosted<DB, C extends RuntimeEnv>(module: ServiceModule<DB, C>, database: string): HostedService {
+  return {
+    appId: module.appId,
+    database,
+    migrate: (url, logger) => runMigrationsFor(module, url, logger),
+    async start(options) {
+      const running = await startService(module, options);
+      return { appId: module.appId, url: running.url, stop: () => running.stop() };
+    },
+  };
+}
+
+// The gateway comes last, once its backends listen.
+const SERVICES: HostedService[] = [
+  hosted(identity, 'wallet_identity'),
+  hosted(walletLedger, 'wallet_ledger'),
+  hosted(risk, 'wallet_risk'),
+  hosted(notification, 'wallet_notification'),
+  hosted(apiGateway, 'wallet_gateway'),
 ];
 
 export interface EmbeddedPlatformOptions {
@@ -82,14 +102,14 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {
     adminPassword: secrets.postgresAdminPassword,
     logger: hostLogger,
   });
-  const running: RunningService<unknown, RuntimeEnv>[] = [];
+  const running: Awaited<ReturnType<HostedService['start']>>[] = [];
   let redirect: Server | undefined;
   // Paused until every app has subscribed, as durable broker queues would hold the messages.
   const bus = new EmbeddedBus({ logger: hostLogger, startPaused: true });
   try {
     const databases: Record<string, ServiceDatabase> = {};
-    for (const { module, database } of SERVICES) {
-      databases[module.appId] = await provisionServiceDatabase(postgres.adminUrl, database, secrets.databases[module.appId]);
+    for (const service of SERVICES) {
+      databases[service.appId] = await provisionServiceDatabase(postgres.adminUrl, service.database, secrets.databases[service.appId]);
     }
     await writeFile(
       join(dataDir, runtimeFileName),
@@ -97,27 +117,27 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {
       { mode: 0o600 },
     );
     await Promise.all(
-      SERVICES.map(({ module }) => runMigrationsFor(module, databases[module.appId]!.ownerUrl, hostLogger.child({ app: module.appId }))),
+      SERVICES.map((service) => service.migrate(databases[service.appId]!.ownerUrl, hostLogger.child({ app: service.appId }))),
     );
 
     const jwks = JSON.stringify({ keys: Object.values(secrets.internalKeys).map((k) => k.publicJwk) });
-    for (const { module } of SERVICES) {
-      const isGateway = module.appId === 'api-gateway';
+    for (const service of SERVICES) {
+      const isGateway = service.appId === 'api-gateway';
       const env: NodeJS.ProcessEnv = {
         APP_ENV: 'development',
         LOG_LEVEL: logLevel,
         HOST: '127.0.0.1',
         PORT: isGateway ? String(httpsPort) : '0',
-        DATABASE_URL: databases[module.appId]!.appUrl,
+        DATABASE_URL: databases[service.appId]!.appUrl,
         EMBEDDED_DATABASE: 'true',
         PLATFORM_TRANSPORT: 'embedded',
         INTERNAL_JWT_JWKS: jwks,
-        INTERNAL_JWT_PRIVATE_JWK: JSON.stringify(secrets.internalKeys[module.appId].privateJwk),
+        INTERNAL_JWT_PRIVATE_JWK: JSON.stringify(secrets.internalKeys[service.appId].privateJwk),
         PUBLIC_BASE_URL: `https://localhost:${httpsPort}`,
-        ...options.serviceEnv?.[module.appId],
+        ...options.serviceEnv?.[service.appId],
       };
       running.push(
-        await startService(module, {
+        await service.start({
           env,
           bus,
           ...(isGateway ? { tls: { key: secrets.tls.key, cert: secrets.tls.cert } } : {}),
@@ -134,7 +154,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {
       redirect!.once('error', fail).listen(httpPort, '127.0.0.1', ok);
     });
 
-    const serviceUrls = Object.fromEntries(running.filter((r) => r.context.appId !== 'api-gateway').map((r) => [r.context.appId, r.url]));
+    const serviceUrls = Object.fromEntries(running.filter((r) => r.appId !== 'api-gateway').map((r) => [r.appId, r.url]));
     const redirectServer = redirect;
     return {
       dataDir,
