@@ -1,0 +1,501 @@
+/** Registration, e-mail verification, sign-in (password, second factor), refresh, logout, step-up, recovery. */
+import { sql } from 'kysely';
+import { problems } from '@wallet/service-kit';
+import { numericCode } from '../domain/codes.ts';
+import { checkPasswordPolicy } from '../domain/password-policy.ts';
+import type { CodePurpose } from '../db/schema.ts';
+import {
+  accountKey,
+  admitAttempt,
+  amrWith,
+  clearThrottle,
+  consumeSecondFactor,
+  emit,
+  failSignIn,
+  identityProblems,
+  insertRefreshToken,
+  opaqueToken,
+  releaseAttempt,
+  openSession,
+  revokeSessions,
+  sha256Hex,
+  type IdentityDeps,
+  type RequestMeta,
+  type SessionTokens,
+  type Trx,
+} from './context.ts';
+
+const VERIFICATION_DIGITS = 6;
+const RECOVERY_DIGITS = 8;
+
+export function assertPasswordAcceptable(password: string, userInputs: string[], field = 'password'): void {
+  const verdict = checkPasswordPolicy(password, userInputs);
+  if (!verdict.ok)
+    throw problems.validation([{ field: `body.${field}`, message: `password ${verdict.reason}` }]);
+}
+
+/** Issues a fresh one-time code for the purpose (the previous live one stops working). */
+async function issueCode(
+  deps: IdentityDeps,
+  trx: Trx,
+  userId: string,
+  purpose: CodePurpose,
+  digits: number,
+  ttlSeconds: number,
+) {
+  await trx
+    .updateTable('one_time_codes')
+    .set({ consumed_at: sql<Date>`now()` })
+    .where('user_id', '=', userId)
+    .where('purpose', '=', purpose)
+    .where('consumed_at', 'is', null)
+    .execute();
+  const code = numericCode(digits);
+  const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
+  await trx
+    .insertInto('one_time_codes')
+    .values({
+      user_id: userId,
+      purpose,
+      code_hash: deps.ring.hashCode(`${purpose}:${code}`),
+      expires_at: expiresAt,
+    })
+    .execute();
+  return { code, expiresAt };
+}
+
+/**
+ * Checks a one-time code inside `trx` (row locked). A wrong guess is counted and the code burns after
+ * the last allowed attempt. Returns whether it matched; a match consumes the code.
+ */
+async function consumeCode(
+  deps: IdentityDeps,
+  trx: Trx,
+  userId: string,
+  purpose: CodePurpose,
+  code: string,
+): Promise<boolean> {
+  const row = await trx
+    .selectFrom('one_time_codes')
+    .select(['id', 'code_hash', 'attempts', 'expires_at'])
+    .where('user_id', '=', userId)
+    .where('purpose', '=', purpose)
+    .where('consumed_at', 'is', null)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!row || row.expires_at.getTime() <= Date.now()) return false;
+  if (deps.ring.codeMatches(`${purpose}:${code}`, row.code_hash)) {
+    await trx
+      .updateTable('one_time_codes')
+      .set({ consumed_at: sql<Date>`now()` })
+      .where('id', '=', row.id)
+      .execute();
+    return true;
+  }
+  const attempts = row.attempts + 1;
+  await trx
+    .updateTable('one_time_codes')
+    .set({
+      attempts,
+      ...(attempts >= deps.config.CODE_MAX_ATTEMPTS ? { consumed_at: sql<Date>`now()` } : {}),
+    })
+    .where('id', '=', row.id)
+    .execute();
+  return false;
+}
+
+export async function register(
+  deps: IdentityDeps,
+  input: { email: string; password: string; displayName: string | null },
+  meta: RequestMeta,
+): Promise<{ userId: string }> {
+  assertPasswordAcceptable(input.password, [input.email, ...(input.displayName ? [input.displayName] : [])]);
+  const passwordHash = await deps.hasher.hash(input.password);
+  const userId = await deps.db.transaction().execute(async (trx) => {
+    const user = await trx
+      .insertInto('users')
+      .values({ email: input.email, display_name: input.displayName, password_hash: passwordHash })
+      .onConflict((oc) => oc.column('email').doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    if (!user) return null;
+    const { code, expiresAt } = await issueCode(
+      deps,
+      trx,
+      user.id,
+      'email-verification',
+      VERIFICATION_DIGITS,
+      deps.config.EMAIL_CODE_TTL_SECONDS,
+    );
+    await emit(
+      trx,
+      'userRegistered',
+      {
+        userId: user.id,
+        email: input.email,
+        displayName: input.displayName,
+        verificationCode: code,
+        verificationExpiresAt: expiresAt.toISOString(),
+      },
+      user.id,
+      meta,
+    );
+    return user.id;
+  });
+  if (!userId) throw problems.conflict('An account with this e-mail address already exists.');
+  return { userId };
+}
+
+export async function verifyEmail(
+  deps: IdentityDeps,
+  input: { email: string; code: string },
+  meta: RequestMeta,
+): Promise<void> {
+  const ok = await deps.db.transaction().execute(async (trx) => {
+    const user = await trx
+      .selectFrom('users')
+      .select(['id', 'email'])
+      .where('email', '=', input.email)
+      .executeTakeFirst();
+    if (!user) return false;
+    if (!(await consumeCode(deps, trx, user.id, 'email-verification', input.code))) return false;
+    await trx
+      .updateTable('users')
+      .set({ email_verified_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
+      .where('id', '=', user.id)
+      .execute();
+    await emit(trx, 'emailVerified', { userId: user.id, email: user.email }, user.id, meta);
+    return true;
+  });
+  if (!ok) throw identityProblems.invalidCode();
+}
+
+export type LoginAnswer = SessionTokens | { mfaRequired: true; mfaToken: string };
+
+export async function login(
+  deps: IdentityDeps,
+  input: { email: string; password: string; deviceName: string | null },
+  meta: RequestMeta,
+): Promise<LoginAnswer> {
+  const key = accountKey(deps.ring, input.email);
+  const attempt = await admitAttempt(deps, key);
+  const user = await deps.db
+    .selectFrom('users')
+    .select(['id', 'email', 'password_hash', 'roles', 'status', 'mfa_enabled'])
+    .where('email', '=', input.email)
+    .executeTakeFirst();
+  // Unknown e-mail: the same argon2 work, the same answer.
+  const valid = user
+    ? await deps.hasher.verify(user.password_hash, input.password)
+    : await deps.hasher.verifyAgainstDummy(input.password);
+  if (!user || !valid) {
+    await failSignIn(deps, attempt, user ?? null, meta);
+    throw identityProblems.invalidCredentials();
+  }
+  // Only someone who knows the password learns that the account is locked.
+  if (user.status === 'locked') throw identityProblems.accountLocked();
+  if (deps.hasher.needsRehash(user.password_hash)) {
+    const rehashed = await deps.hasher.hash(input.password);
+    await deps.db
+      .updateTable('users')
+      .set({ password_hash: rehashed })
+      .where('id', '=', user.id)
+      .where('password_hash', '=', user.password_hash)
+      .execute();
+    deps.logger.info({ userId: user.id }, 'password hash upgraded to the current parameters');
+  }
+  if (user.mfa_enabled) {
+    // The password was right: only the second factor's attempts count from here.
+    await releaseAttempt(deps.db, key);
+    const mfaToken = opaqueToken('mfa');
+    await deps.db
+      .insertInto('mfa_challenges')
+      .values({
+        user_id: user.id,
+        token_hash: sha256Hex(mfaToken),
+        device_name: input.deviceName,
+        expires_at: new Date(Date.now() + deps.config.MFA_CHALLENGE_TTL_SECONDS * 1000),
+      })
+      .execute();
+    return { mfaRequired: true, mfaToken };
+  }
+  return openSession(deps, user, {
+    amr: ['pwd'],
+    secondFactor: false,
+    deviceName: input.deviceName,
+    meta,
+    throttleKey: key,
+  });
+}
+
+export async function loginWithSecondFactor(
+  deps: IdentityDeps,
+  input: { mfaToken: string; code: string },
+  meta: RequestMeta,
+): Promise<SessionTokens> {
+  const challenge = await deps.db
+    .selectFrom('mfa_challenges as c')
+    .innerJoin('users as u', 'u.id', 'c.user_id')
+    .select([
+      'c.id as challengeId',
+      'c.attempts',
+      'c.device_name',
+      'u.id',
+      'u.email',
+      'u.roles',
+      'u.status',
+      'u.totp_secret_sealed',
+      'u.totp_last_step',
+      'u.mfa_enabled',
+    ])
+    .where('c.token_hash', '=', sha256Hex(input.mfaToken))
+    .where('c.consumed_at', 'is', null)
+    .where('c.expires_at', '>', sql<Date>`now()`)
+    .executeTakeFirst();
+  if (!challenge || challenge.attempts >= deps.config.CODE_MAX_ATTEMPTS || !challenge.mfa_enabled) {
+    throw identityProblems.invalidToken('MFA token');
+  }
+  if (challenge.status === 'locked') throw identityProblems.accountLocked();
+  const key = accountKey(deps.ring, challenge.email);
+  const attempt = await admitAttempt(deps, key);
+  const factor = await consumeSecondFactor(deps, challenge, input.code);
+  if (!factor) {
+    await deps.db
+      .updateTable('mfa_challenges')
+      .set((eb) => ({ attempts: eb('attempts', '+', 1) }))
+      .where('id', '=', challenge.challengeId)
+      .execute();
+    await failSignIn(deps, attempt, challenge, meta);
+    throw identityProblems.invalidCode();
+  }
+  const spent = await deps.db
+    .updateTable('mfa_challenges')
+    .set({ consumed_at: sql<Date>`now()` })
+    .where('id', '=', challenge.challengeId)
+    .where('consumed_at', 'is', null)
+    .executeTakeFirst();
+  if (spent.numUpdatedRows !== 1n) throw identityProblems.invalidToken('MFA token');
+  return openSession(deps, challenge, {
+    amr: amrWith(['pwd'], factor),
+    secondFactor: true,
+    deviceName: challenge.device_name,
+    meta,
+    throttleKey: key,
+  });
+}
+
+type RefreshOutcome =
+  | {
+      kind: 'ok';
+      refreshToken: string;
+      session: { id: string; user_id: string; amr: string[]; auth_time: Date; step_up_until: Date | null };
+      roles: ('user' | 'support' | 'admin')[];
+    }
+  | { kind: 'reused' }
+  | { kind: 'invalid' };
+
+export async function refresh(deps: IdentityDeps, input: { refreshToken: string }, meta: RequestMeta) {
+  const outcome = await deps.db.transaction().execute(async (trx): Promise<RefreshOutcome> => {
+    const row = await trx
+      .selectFrom('refresh_tokens as t')
+      .innerJoin('sessions as s', 's.id', 't.session_id')
+      .innerJoin('users as u', 'u.id', 's.user_id')
+      .select([
+        't.id as tokenId',
+        't.used_at',
+        't.expires_at as tokenExpiresAt',
+        's.id',
+        's.user_id',
+        's.amr',
+        's.auth_time',
+        's.step_up_until',
+        's.expires_at',
+        's.revoked_at',
+        'u.roles',
+        'u.status',
+      ])
+      .where('t.token_hash', '=', sha256Hex(input.refreshToken))
+      .forUpdate('t')
+      .executeTakeFirst();
+    if (!row) return { kind: 'invalid' };
+    if (row.used_at !== null) {
+      // A spent token again: it was stolen or the client is broken. Either way the family is burnt.
+      const revoked = await revokeSessions(trx, row.user_id, { ids: [row.id] }, 'refresh-token-reuse', meta);
+      if (revoked.length > 0)
+        deps.logger.warn({ userId: row.user_id, sessionId: row.id }, 'refresh token reuse: session revoked');
+      return { kind: 'reused' };
+    }
+    const now = Date.now();
+    if (
+      row.revoked_at !== null ||
+      row.expires_at.getTime() <= now ||
+      row.tokenExpiresAt.getTime() <= now ||
+      row.status !== 'active'
+    ) {
+      return { kind: 'invalid' };
+    }
+    await trx
+      .updateTable('refresh_tokens')
+      .set({ used_at: sql<Date>`now()` })
+      .where('id', '=', row.tokenId)
+      .execute();
+    await trx
+      .updateTable('sessions')
+      .set({ last_seen_at: sql<Date>`now()`, ip: meta.ip })
+      .where('id', '=', row.id)
+      .execute();
+    const refreshToken = await insertRefreshToken(deps, trx, row.id, row.expires_at);
+    return { kind: 'ok', refreshToken, session: row, roles: row.roles };
+  });
+  if (outcome.kind === 'reused') throw identityProblems.tokenReused();
+  if (outcome.kind === 'invalid') throw identityProblems.invalidToken('refresh token');
+  const { session } = outcome;
+  const stepUpActive = session.step_up_until !== null && session.step_up_until.getTime() > Date.now();
+  const access = await deps.keys.issueAccessToken({
+    userId: session.user_id,
+    sessionId: session.id,
+    roles: outcome.roles,
+    acr: stepUpActive ? 'aal2' : 'aal1',
+    amr: session.amr,
+    authTime: session.auth_time,
+    notAfter: stepUpActive ? session.step_up_until : null,
+  });
+  return {
+    accessToken: access.accessToken,
+    refreshToken: outcome.refreshToken,
+    expiresIn: access.expiresIn,
+    sessionId: session.id,
+  };
+}
+
+export async function logout(
+  deps: IdentityDeps,
+  session: { userId: string; sessionId: string },
+  meta: RequestMeta,
+): Promise<void> {
+  await deps.db
+    .transaction()
+    .execute((trx) => revokeSessions(trx, session.userId, { ids: [session.sessionId] }, 'logout', meta));
+}
+
+export async function stepUp(
+  deps: IdentityDeps,
+  session: { userId: string; sessionId: string },
+  input: { code: string },
+  meta: RequestMeta,
+): Promise<{ accessToken: string; expiresIn: number }> {
+  const user = await deps.db
+    .selectFrom('users')
+    .select(['id', 'email', 'roles', 'mfa_enabled', 'totp_secret_sealed', 'totp_last_step'])
+    .where('id', '=', session.userId)
+    .executeTakeFirstOrThrow();
+  if (!user.mfa_enabled) throw identityProblems.mfaNotEnabled();
+  const key = accountKey(deps.ring, user.email);
+  const attempt = await admitAttempt(deps, key);
+  const factor = await consumeSecondFactor(deps, user, input.code);
+  if (!factor) {
+    await failSignIn(deps, attempt, user, meta);
+    throw identityProblems.invalidCode();
+  }
+  const updated = await deps.db.transaction().execute(async (trx) => {
+    await clearThrottle(trx, key);
+    const current = await trx
+      .selectFrom('sessions')
+      .select('amr')
+      .where('id', '=', session.sessionId)
+      .executeTakeFirstOrThrow();
+    return trx
+      .updateTable('sessions')
+      .set({
+        step_up_until: sql<Date>`now() + ${deps.config.STEP_UP_WINDOW_SECONDS} * interval '1 second'`,
+        amr: amrWith(current.amr, factor),
+        last_seen_at: sql<Date>`now()`,
+      })
+      .where('id', '=', session.sessionId)
+      .where('revoked_at', 'is', null)
+      .returning(['amr', 'auth_time', 'step_up_until'])
+      .executeTakeFirst();
+  });
+  if (!updated) throw problems.unauthenticated('This session is no longer active.');
+  const access = await deps.keys.issueAccessToken({
+    userId: user.id,
+    sessionId: session.sessionId,
+    roles: user.roles,
+    acr: 'aal2',
+    amr: updated.amr,
+    authTime: updated.auth_time,
+    notAfter: updated.step_up_until,
+  });
+  return { accessToken: access.accessToken, expiresIn: access.expiresIn };
+}
+
+export async function requestRecovery(
+  deps: IdentityDeps,
+  input: { email: string },
+  meta: RequestMeta,
+): Promise<void> {
+  await deps.db.transaction().execute(async (trx) => {
+    const user = await trx
+      .selectFrom('users')
+      .select(['id', 'email'])
+      .where('email', '=', input.email)
+      .executeTakeFirst();
+    if (!user) return;
+    const { code, expiresAt } = await issueCode(
+      deps,
+      trx,
+      user.id,
+      'recovery',
+      RECOVERY_DIGITS,
+      deps.config.RECOVERY_CODE_TTL_SECONDS,
+    );
+    await emit(
+      trx,
+      'recoveryRequested',
+      { userId: user.id, email: user.email, code, expiresAt: expiresAt.toISOString() },
+      user.id,
+      meta,
+    );
+  });
+}
+
+export async function completeRecovery(
+  deps: IdentityDeps,
+  input: { email: string; code: string; newPassword: string },
+  meta: RequestMeta,
+): Promise<void> {
+  assertPasswordAcceptable(input.newPassword, [input.email], 'newPassword');
+  const user = await deps.db
+    .selectFrom('users')
+    .select(['id', 'email', 'display_name'])
+    .where('email', '=', input.email)
+    .executeTakeFirst();
+  // Hashing before we know whether the code is right keeps the timing of both answers alike.
+  const passwordHash = await deps.hasher.hash(input.newPassword);
+  if (!user) throw identityProblems.invalidCode();
+  const ok = await deps.db.transaction().execute(async (trx) => {
+    if (!(await consumeCode(deps, trx, user.id, 'recovery', input.code))) return false;
+    await trx
+      .updateTable('users')
+      .set({
+        password_hash: passwordHash,
+        // Receiving the code proves control of the mailbox.
+        email_verified_at: sql<Date>`coalesce(email_verified_at, now())`,
+        updated_at: sql<Date>`now()`,
+      })
+      .where('id', '=', user.id)
+      .execute();
+    await revokeSessions(trx, user.id, { allExcept: null }, 'password-recovery', meta);
+    await trx.deleteFrom('mfa_challenges').where('user_id', '=', user.id).execute();
+    await clearThrottle(trx, accountKey(deps.ring, user.email));
+    await emit(
+      trx,
+      'passwordChanged',
+      { userId: user.id, email: user.email, via: 'recovery' },
+      user.id,
+      meta,
+    );
+    return true;
+  });
+  if (!ok) throw identityProblems.invalidCode();
+}

@@ -1,0 +1,142 @@
+/**
+ * identity's operator commands (`npm run identity -- <command>` at the repository root):
+ *   create-admin --email <address> --password <password>   the first administrator (no default password exists)
+ *   rotate-signing-key                                      new access-token key; the old one stays in the JWKS until its tokens expire
+ * Database: DATABASE_URL when set, otherwise the running embedded platform's (`.data/embedded/runtime.json`).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command } from 'commander';
+import { z } from 'zod';
+import {
+  ConfigError,
+  HttpProblem,
+  createDatabase,
+  createLogger,
+  isDevelopmentSecret,
+  loadConfig,
+} from '@wallet/service-kit';
+import { createAdmin } from './application/admin.ts';
+import type { IdentityDeps } from './application/context.ts';
+import { argon2Parameters, configSchema, identityProductionProblems } from './config.ts';
+import type { IdentityDatabase } from './db/schema.ts';
+import { emailSchema } from './domain/email.ts';
+import { keyRingKids, parseKeyRing } from './security/keyring.ts';
+import { createPasswordHasher } from './security/passwords.ts';
+import { createSigningKeys } from './security/signing-keys.ts';
+
+const REPO_ROOT = resolve(import.meta.dirname, '../../..');
+
+const runtimeFileSchema = z.object({
+  databases: z.object({ identity: z.object({ appUrl: z.string().url() }) }),
+});
+
+function databaseUrl(): string {
+  const fromEnv = process.env['DATABASE_URL'];
+  if (fromEnv) return fromEnv;
+  const dataDir = process.env['WALLET_DATA_DIR'] ?? join(REPO_ROOT, '.data/embedded');
+  const file = join(dataDir, 'runtime.json');
+  if (!existsSync(file)) {
+    throw new Error(
+      `DATABASE_URL is not set and ${file} does not exist: start the platform (npm start) or set DATABASE_URL`,
+    );
+  }
+  return runtimeFileSchema.parse(JSON.parse(readFileSync(file, 'utf8'))).databases.identity.appUrl;
+}
+
+async function withDeps<T>(work: (deps: IdentityDeps) => Promise<T>): Promise<T> {
+  const config = loadConfig(configSchema, { ...process.env, DATABASE_URL: databaseUrl() });
+  const refusals = identityProductionProblems(config);
+  if (config.APP_ENV === 'production' && keyRingKids(config.TOTP_ENCRYPTION_KEYS).some(isDevelopmentSecret)) {
+    refusals.push('TOTP_ENCRYPTION_KEYS: a development key is not allowed in production');
+  }
+  if (refusals.length > 0) throw new ConfigError(refusals);
+  const logger = createLogger('identity-cli', {
+    level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL,
+  });
+  const database = createDatabase<IdentityDatabase>({
+    url: config.DATABASE_URL,
+    poolMax: 2,
+    applicationName: 'identity-cli',
+  });
+  const ring = parseKeyRing(config.TOTP_ENCRYPTION_KEYS);
+  try {
+    return await work({
+      db: database.db,
+      config,
+      ring,
+      hasher: await createPasswordHasher(argon2Parameters(config)),
+      keys: createSigningKeys({
+        db: database.db,
+        ring,
+        accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+        cacheSeconds: config.SIGNING_KEY_CACHE_SECONDS,
+      }),
+      logger,
+    });
+  } finally {
+    await database.close();
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+}
+
+const program = new Command('identity')
+  .description('identity service operator commands')
+  .showHelpAfterError();
+
+program
+  .command('create-admin')
+  .description('create the first administrator account (e-mail verified, roles user + admin)')
+  .requiredOption('--email <address>', 'e-mail address of the administrator')
+  .option('--password <password>', 'password (12-128 characters, not a common one); prefer --password-stdin')
+  .option('--password-stdin', 'read the password from standard input (keeps it out of shell history and ps)')
+  .option('--display-name <name>', 'display name')
+  .action(
+    async (options: { email: string; password?: string; passwordStdin?: boolean; displayName?: string }) => {
+      const email = emailSchema.parse(options.email);
+      const password = options.passwordStdin ? await readStdin() : options.password;
+      if (!password) throw new Error('give --password <password> or --password-stdin');
+      const result = await withDeps((deps) =>
+        createAdmin(deps, { email, password, displayName: options.displayName ?? null }),
+      );
+      process.stdout.write(`${JSON.stringify({ created: result.created, userId: result.userId, email })}\n`);
+      process.stdout.write(
+        'Set up MFA for this account before using admin routes: every admin call needs a stepped-up session.\n',
+      );
+    },
+  );
+
+program
+  .command('rotate-signing-key')
+  .description(
+    'activate a new access-token signing key; the old public key stays published until its tokens have expired',
+  )
+  .action(async () => {
+    const result = await withDeps((deps) => deps.keys.rotate());
+    process.stdout.write(
+      `${JSON.stringify({
+        activeKid: result.activeKid,
+        retiredKid: result.retiredKid,
+        retiredKeyPublishedUntil: result.retiredPublishedUntil?.toISOString() ?? null,
+      })}\n`,
+    );
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  let message: string;
+  if (error instanceof HttpProblem)
+    message = `${error.title}: ${error.detail ?? ''}${error.errors ? ` ${error.errors.map((e) => `${e.field} ${e.message}`).join('; ')}` : ''}`;
+  else if (error instanceof z.ZodError) message = error.issues.map((i) => i.message).join('; ');
+  else message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`identity: ${message}\n`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,88 @@
+/** identity configuration: the runtime keys every service has, plus its own. */
+import { runtimeEnvSchema } from '@wallet/service-kit';
+import { z } from 'zod';
+
+/**
+ * Development-only AES-256-GCM key ring. Its kid carries the dev-only marker, so the production guard
+ * refuses it; any other environment may use it so `npm start` needs no set-up.
+ */
+export const DEV_ONLY_ENCRYPTION_KEYS = 'dev-only-1:ZGV2LW9ubHkgaWRlbnRpdHkga2V5LCBubyBzZWNyZXQ=';
+
+/** OWASP Password Storage Cheat Sheet minimum for argon2id (m=19 MiB, t=2, p=1). */
+export const OWASP_ARGON2 = { memoryKib: 19_456, timeCost: 2, parallelism: 1 } as const;
+
+const seconds = (fallback: number, max = 10 * 365 * 24 * 3600) =>
+  z.coerce.number().int().min(1).max(max).default(fallback);
+
+export const configSchema = runtimeEnvSchema.extend({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3101),
+  /**
+   * Key ring for secrets at rest (TOTP secrets, signing keys, keyed hashes of one-time codes):
+   * `kid:base64(32 bytes),...`; the first key encrypts, every key decrypts.
+   */
+  TOTP_ENCRYPTION_KEYS: z.string().min(1).default(DEV_ONLY_ENCRYPTION_KEYS),
+  ARGON2_MEMORY_KIB: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(4 * 1024 * 1024)
+    .default(OWASP_ARGON2.memoryKib),
+  ARGON2_TIME_COST: z.coerce.number().int().min(1).max(20).default(OWASP_ARGON2.timeCost),
+  ARGON2_PARALLELISM: z.coerce.number().int().min(1).max(16).default(OWASP_ARGON2.parallelism),
+  /** Access-token lifetime: 10 minutes by default, at most 15. */
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(900).default(600),
+  STEP_UP_WINDOW_SECONDS: seconds(300, 900),
+  /** A refresh token not used within this time is dead (the session idles out). */
+  REFRESH_TOKEN_TTL_SECONDS: seconds(14 * 24 * 3600),
+  /** Absolute session lifetime: re-authentication after this whatever the activity. */
+  SESSION_MAX_AGE_SECONDS: seconds(30 * 24 * 3600),
+  MFA_CHALLENGE_TTL_SECONDS: seconds(300, 3600),
+  EMAIL_CODE_TTL_SECONDS: seconds(3600, 7 * 24 * 3600),
+  RECOVERY_CODE_TTL_SECONDS: seconds(900, 24 * 3600),
+  /** Wrong guesses allowed per one-time code (e-mail verification, recovery, MFA challenge). */
+  CODE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  /** Failed sign-in attempts (password or second factor) per account before a temporary lockout. */
+  LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+  /** First lockout; each further lockout doubles it (capped at a day). */
+  LOGIN_LOCKOUT_SECONDS: seconds(900, 24 * 3600),
+  /** Growing delay between failures: base * 2^(failures-2) after the second failure, capped at 30 s. */
+  LOGIN_DELAY_BASE_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
+  /** Failures older than this are forgotten. */
+  LOGIN_FAILURE_WINDOW_SECONDS: seconds(3600, 7 * 24 * 3600),
+  TOTP_ISSUER: z.string().min(1).max(64).default('Wallet'),
+  /** How long a replica trusts its cached copy of the signing keys (a rotation reaches every replica within it). */
+  SIGNING_KEY_CACHE_SECONDS: seconds(30, 600),
+  /** Period of the housekeeping worker (expired codes, challenges, throttle rows). 0 disables it. */
+  HOUSEKEEPING_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export interface Argon2Parameters {
+  memoryKib: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+export function argon2Parameters(config: Config): Argon2Parameters {
+  return {
+    memoryKib: config.ARGON2_MEMORY_KIB,
+    timeCost: config.ARGON2_TIME_COST,
+    parallelism: config.ARGON2_PARALLELISM,
+  };
+}
+
+/** identity's own production refusals, beside the service kit's. */
+export function identityProductionProblems(config: Config): string[] {
+  if (config.APP_ENV !== 'production') return [];
+  const found: string[] = [];
+  const p = argon2Parameters(config);
+  if (p.memoryKib < OWASP_ARGON2.memoryKib || p.timeCost < OWASP_ARGON2.timeCost) {
+    found.push(
+      `ARGON2_*: below OWASP's minimum (m=${OWASP_ARGON2.memoryKib} KiB, t=${OWASP_ARGON2.timeCost}, p=1)`,
+    );
+  }
+  if (config.LOGIN_DELAY_BASE_MS === 0)
+    found.push('LOGIN_DELAY_BASE_MS: throttling between failures cannot be off in production');
+  return found;
+}

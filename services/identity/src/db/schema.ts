@@ -1,0 +1,133 @@
+/** kysely types of identity's own database (no other service reads it). */
+import type { ColumnType, Generated } from 'kysely';
+import type { MessagingTables } from '@wallet/platform';
+import type { Role } from '@wallet/contracts';
+
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+export type UserStatus = 'active' | 'locked';
+
+export interface UsersTable {
+  id: Generated<string>;
+  email: string;
+  display_name: string | null;
+  password_hash: string;
+  email_verified_at: Timestamp | null;
+  roles: ColumnType<Role[], Role[] | undefined, Role[]>;
+  /** `locked` = locked by an administrator (the temporary lockout lives in login_throttle). */
+  status: ColumnType<UserStatus, UserStatus | undefined, UserStatus>;
+  locked_reason: string | null;
+  mfa_enabled: Generated<boolean>;
+  /** Sealed (AES-256-GCM) base32 TOTP secret once confirmed. */
+  totp_secret_sealed: string | null;
+  /** Sealed secret of an enrolment not yet confirmed. */
+  totp_pending_sealed: string | null;
+  /** Last accepted TOTP time step: a code of this step or earlier is a replay. */
+  totp_last_step: ColumnType<bigint | null, bigint | number | null, bigint | number | null>;
+  created_at: CreatedAt;
+  updated_at: Generated<Date>;
+}
+
+export type CodePurpose = 'email-verification' | 'recovery';
+
+export interface OneTimeCodesTable {
+  id: Generated<string>;
+  user_id: string;
+  purpose: CodePurpose;
+  code_hash: string;
+  expires_at: Timestamp;
+  attempts: Generated<number>;
+  consumed_at: Timestamp | null;
+  created_at: CreatedAt;
+}
+
+export interface RecoveryCodesTable {
+  id: Generated<string>;
+  user_id: string;
+  code_hash: string;
+  used_at: Timestamp | null;
+  created_at: CreatedAt;
+}
+
+export interface SessionsTable {
+  id: Generated<string>;
+  user_id: string;
+  device_key: string;
+  device_name: string | null;
+  user_agent: string | null;
+  ip: string | null;
+  auth_time: Timestamp;
+  amr: ColumnType<string[], string[], string[]>;
+  step_up_until: Timestamp | null;
+  created_at: CreatedAt;
+  last_seen_at: Generated<Date>;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+  revoked_reason: string | null;
+}
+
+export interface RefreshTokensTable {
+  id: Generated<string>;
+  session_id: string;
+  token_hash: string;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  created_at: CreatedAt;
+}
+
+export interface MfaChallengesTable {
+  id: Generated<string>;
+  user_id: string;
+  token_hash: string;
+  device_name: string | null;
+  expires_at: Timestamp;
+  attempts: Generated<number>;
+  consumed_at: Timestamp | null;
+  created_at: CreatedAt;
+}
+
+export interface KnownDevicesTable {
+  user_id: string;
+  device_key: string;
+  first_seen_at: CreatedAt;
+  last_seen_at: Generated<Date>;
+}
+
+export interface LoginThrottleTable {
+  /** Keyed hash of the normalised e-mail (existing account or not). */
+  account_key: string;
+  /** Attempts admitted since the last success (counted before verification, so bursts cannot overshoot). */
+  failures: Generated<number>;
+  lockouts: Generated<number>;
+  last_attempt_at: Generated<Date>;
+  next_attempt_at: Timestamp | null;
+  locked_until: Timestamp | null;
+}
+
+export type SigningKeyStatus = 'active' | 'retired';
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: ColumnType<Record<string, unknown>, string, string>;
+  /** Sealed private JWK (the key ring's kid is inside the sealed value). */
+  private_jwk_sealed: string;
+  status: SigningKeyStatus;
+  created_at: CreatedAt;
+  retired_at: Timestamp | null;
+  /** Published in the JWKS until then (tokens it signed have expired). */
+  publish_until: Timestamp | null;
+}
+
+export interface IdentityDatabase extends MessagingTables {
+  users: UsersTable;
+  one_time_codes: OneTimeCodesTable;
+  recovery_codes: RecoveryCodesTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
+  mfa_challenges: MfaChallengesTable;
+  known_devices: KnownDevicesTable;
+  login_throttle: LoginThrottleTable;
+  signing_keys: SigningKeysTable;
+}

@@ -1,0 +1,215 @@
+/**
+ * identity's HTTP routes: the public API paths without `/v1`, plus `/internal/...` for the gateway.
+ * Every route demands a verified internal token; routes acting on an account also demand that the
+ * token's session is live and belongs to the caller.
+ */
+import type { Express, Request, Response } from 'express';
+import { ANONYMOUS_SUBJECT, type InternalClaims } from '@wallet/contracts';
+import {
+  getCaller,
+  parseOrThrow,
+  problems,
+  requireInternalCaller,
+  requireStepUp,
+  type InternalTokenVerifier,
+} from '@wallet/service-kit';
+import { paginationQuerySchema } from '@wallet/contracts';
+import {
+  completeRecovery,
+  login,
+  loginWithSecondFactor,
+  logout,
+  refresh,
+  register,
+  requestRecovery,
+  stepUp,
+  verifyEmail,
+} from '../application/auth.ts';
+import {
+  confirmTotpEnrolment,
+  disableTotp,
+  getMe,
+  listSessions,
+  loadLiveSession,
+  revokeOtherSessions,
+  revokeOwnSession,
+  sessionStatus,
+  startTotpEnrolment,
+  type UserSession,
+} from '../application/account.ts';
+import { authoriseAdmin, findUsers, lockUser, setRoles, unlockUser } from '../application/admin.ts';
+import type { IdentityDeps, RequestMeta } from '../application/context.ts';
+import { openApiDocument } from './openapi.ts';
+import * as s from './schemas.ts';
+
+function metaOf(req: Request, caller: InternalClaims): RequestMeta {
+  return {
+    ip: caller.ip ?? null,
+    userAgent: caller.userAgent ?? req.get('user-agent') ?? null,
+    deviceId: caller.deviceId ?? null,
+    traceparent: req.get('traceparent'),
+  };
+}
+
+function signedInCaller(res: Response): InternalClaims & { sid: string } {
+  const caller = getCaller(res);
+  if (caller.sub === ANONYMOUS_SUBJECT || !caller.sid) throw problems.unauthenticated('Sign in first.');
+  return { ...caller, sid: caller.sid };
+}
+
+async function requireUserSession(deps: IdentityDeps, res: Response) {
+  const caller = signedInCaller(res);
+  const live = await loadLiveSession(deps, caller.sub, caller.sid);
+  const session: UserSession & { caller: InternalClaims; stepUpUntil: Date | null } = {
+    userId: caller.sub,
+    sessionId: caller.sid,
+    caller,
+    stepUpUntil: live.step_up_until,
+  };
+  return session;
+}
+
+export function mountRoutes(app: Express, deps: IdentityDeps & { verifier: InternalTokenVerifier }): void {
+  app.use(requireInternalCaller(deps.verifier));
+  app.use((_req, res, next) => {
+    // Tokens, codes and personal data: never in a shared cache (RFC 6749 5.1).
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
+
+  app.get('/openapi.json', (_req, res) => {
+    res.set('Cache-Control', 'public, max-age=300').json(openApiDocument());
+  });
+  app.get('/.well-known/jwks.json', async (_req, res) => {
+    res.set('Cache-Control', 'public, max-age=60').json(await deps.keys.jwks());
+  });
+
+  // --- anonymous flows -------------------------------------------------------------------------
+  app.post('/auth/register', async (req, res) => {
+    const body = parseOrThrow(s.registerBody, req.body, 'body');
+    const out = await register(
+      deps,
+      { ...body, displayName: body.displayName ?? null },
+      metaOf(req, getCaller(res)),
+    );
+    res.status(201).json(out);
+  });
+  app.post('/auth/verify-email', async (req, res) => {
+    const body = parseOrThrow(s.verifyEmailBody, req.body, 'body');
+    await verifyEmail(deps, body, metaOf(req, getCaller(res)));
+    res.status(204).end();
+  });
+  app.post('/auth/login', async (req, res) => {
+    const body = parseOrThrow(s.loginBody, req.body, 'body');
+    res.json(
+      await login(deps, { ...body, deviceName: body.deviceName ?? null }, metaOf(req, getCaller(res))),
+    );
+  });
+  app.post('/auth/login/mfa', async (req, res) => {
+    const body = parseOrThrow(s.loginMfaBody, req.body, 'body');
+    res.json(await loginWithSecondFactor(deps, body, metaOf(req, getCaller(res))));
+  });
+  app.post('/auth/refresh', async (req, res) => {
+    const body = parseOrThrow(s.refreshBody, req.body, 'body');
+    res.json(await refresh(deps, body, metaOf(req, getCaller(res))));
+  });
+  app.post('/auth/recovery', async (req, res) => {
+    const body = parseOrThrow(s.recoveryBody, req.body, 'body');
+    await requestRecovery(deps, body, metaOf(req, getCaller(res)));
+    res.status(202).end();
+  });
+  app.post('/auth/recovery/complete', async (req, res) => {
+    const body = parseOrThrow(s.recoveryCompleteBody, req.body, 'body');
+    await completeRecovery(deps, body, metaOf(req, getCaller(res)));
+    res.status(204).end();
+  });
+
+  // --- the signed-in user ------------------------------------------------------------------------
+  app.post('/auth/logout', async (req, res) => {
+    const caller = signedInCaller(res);
+    await logout(deps, { userId: caller.sub, sessionId: caller.sid }, metaOf(req, caller));
+    res.status(204).end();
+  });
+  app.post('/auth/step-up', async (req, res) => {
+    const session = await requireUserSession(deps, res);
+    const body = parseOrThrow(s.stepUpBody, req.body, 'body');
+    res.json(await stepUp(deps, session, body, metaOf(req, session.caller)));
+  });
+  app.get('/me', async (_req, res) => {
+    const session = await requireUserSession(deps, res);
+    res.json(await getMe(deps, session.userId));
+  });
+  app.post('/me/mfa/totp', async (_req, res) => {
+    const session = await requireUserSession(deps, res);
+    res.json(await startTotpEnrolment(deps, session.userId));
+  });
+  app.post('/me/mfa/totp/confirm', async (req, res) => {
+    const session = await requireUserSession(deps, res);
+    const body = parseOrThrow(s.totpConfirmBody, req.body, 'body');
+    res.json(await confirmTotpEnrolment(deps, session.userId, body, metaOf(req, session.caller)));
+  });
+  app.delete('/me/mfa/totp', async (req, res) => {
+    requireStepUp(res);
+    const session = await requireUserSession(deps, res);
+    // The token's acr is not enough: the session's own window must still be open.
+    if (!session.stepUpUntil || session.stepUpUntil.getTime() <= Date.now()) throw problems.stepUpRequired();
+    await disableTotp(deps, session.userId, metaOf(req, session.caller));
+    res.status(204).end();
+  });
+  app.get('/me/sessions', async (req, res) => {
+    const session = await requireUserSession(deps, res);
+    const query = parseOrThrow(paginationQuerySchema, req.query, 'query');
+    res.json(await listSessions(deps, session, query));
+  });
+  app.delete('/me/sessions', async (req, res) => {
+    const session = await requireUserSession(deps, res);
+    res.json(await revokeOtherSessions(deps, session, metaOf(req, session.caller)));
+  });
+  app.delete('/me/sessions/:id', async (req, res) => {
+    const session = await requireUserSession(deps, res);
+    const { id } = parseOrThrow(s.sessionIdParam, req.params, 'params');
+    await revokeOwnSession(deps, session, id, metaOf(req, session.caller));
+    res.status(204).end();
+  });
+
+  // --- support and admin -------------------------------------------------------------------------
+  app.get('/admin/users', async (req, res) => {
+    const caller = signedInCaller(res);
+    await authoriseAdmin(deps, { userId: caller.sub, sessionId: caller.sid, acr: caller.acr }, 'users:read');
+    const query = parseOrThrow(s.adminUsersQuery, req.query, 'query');
+    res.json(await findUsers(deps, query));
+  });
+  app.post('/admin/users/:id/lock', async (req, res) => {
+    const caller = signedInCaller(res);
+    await authoriseAdmin(deps, { userId: caller.sub, sessionId: caller.sid, acr: caller.acr }, 'users:lock');
+    const { id } = parseOrThrow(s.userIdParam, req.params, 'params');
+    const body = parseOrThrow(s.lockBody, req.body ?? {}, 'body');
+    await lockUser(deps, caller.sub, id, body.reason ?? null, metaOf(req, caller));
+    res.status(204).end();
+  });
+  app.post('/admin/users/:id/unlock', async (req, res) => {
+    const caller = signedInCaller(res);
+    await authoriseAdmin(deps, { userId: caller.sub, sessionId: caller.sid, acr: caller.acr }, 'users:lock');
+    const { id } = parseOrThrow(s.userIdParam, req.params, 'params');
+    await unlockUser(deps, caller.sub, id);
+    res.status(204).end();
+  });
+  app.put('/admin/users/:id/roles', async (req, res) => {
+    const caller = signedInCaller(res);
+    await authoriseAdmin(
+      deps,
+      { userId: caller.sub, sessionId: caller.sid, acr: caller.acr },
+      'users:set-roles',
+    );
+    const { id } = parseOrThrow(s.userIdParam, req.params, 'params');
+    const body = parseOrThrow(s.rolesBody, req.body, 'body');
+    res.json(await setRoles(deps, caller.sub, id, body.roles));
+  });
+
+  // --- internal (the gateway) --------------------------------------------------------------------
+  app.get('/internal/sessions/:sid', async (req, res) => {
+    const caller = getCaller(res);
+    if (caller.iss !== 'api-gateway') throw problems.forbidden('Only the gateway asks this.');
+    res.json(await sessionStatus(deps, String(req.params['sid'])));
+  });
+}

@@ -1,0 +1,57 @@
+/** identity as a ServiceModule: what the runtime needs to start it in any mode. */
+import { ConfigError, type ServiceModule } from '@wallet/service-kit';
+import { argon2Parameters, configSchema, identityProductionProblems, type Config } from './config.ts';
+import type { IdentityDatabase } from './db/schema.ts';
+import { migrations } from './db/migrations/index.ts';
+import { mountRoutes } from './http/routes.ts';
+import { housekeepingWorker, outboxRelayWorker } from './events/workers.ts';
+import { keyRingKids, parseKeyRing } from './security/keyring.ts';
+import { createPasswordHasher } from './security/passwords.ts';
+import { createSigningKeys } from './security/signing-keys.ts';
+import type { IdentityDeps } from './application/context.ts';
+
+export const service: ServiceModule<IdentityDatabase, Config> = {
+  appId: 'identity',
+  configSchema,
+  migrations,
+  allowedCallers: ['api-gateway'],
+  productionGuard(config) {
+    const extra = identityProductionProblems(config);
+    if (extra.length > 0) throw new ConfigError(extra);
+    return {
+      // Each kid is checked for a development marker; the keys themselves are never echoed.
+      secrets: Object.fromEntries(
+        keyRingKids(config.TOTP_ENCRYPTION_KEYS).map((kid, i) => [`TOTP_ENCRYPTION_KEYS[${i}]`, kid]),
+      ),
+    };
+  },
+  async create(ctx) {
+    const deps: IdentityDeps = {
+      db: ctx.database.db,
+      config: ctx.config,
+      ring: parseKeyRing(ctx.config.TOTP_ENCRYPTION_KEYS),
+      hasher: await createPasswordHasher(argon2Parameters(ctx.config)),
+      keys: createSigningKeys({
+        db: ctx.database.db,
+        ring: parseKeyRing(ctx.config.TOTP_ENCRYPTION_KEYS),
+        accessTokenTtlSeconds: ctx.config.ACCESS_TOKEN_TTL_SECONDS,
+        cacheSeconds: ctx.config.SIGNING_KEY_CACHE_SECONDS,
+      }),
+      logger: ctx.logger,
+    };
+    await deps.keys.ensureActiveKey();
+    return {
+      routes: (app) => mountRoutes(app, { ...deps, verifier: ctx.verifier }),
+      workers: [
+        outboxRelayWorker({
+          db: ctx.database.db,
+          platform: ctx.platform,
+          logger: ctx.logger,
+          registry: ctx.metrics.registry,
+        }),
+        housekeepingWorker({ db: ctx.database.db, config: ctx.config, logger: ctx.logger }),
+      ],
+      bodyLimit: '16kb',
+    };
+  },
+};

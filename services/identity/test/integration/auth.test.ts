@@ -1,0 +1,379 @@
+/** Registration, e-mail verification, sign-in, throttling, refresh rotation, logout, recovery. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { infraEnv } from '@wallet/testing';
+import { ProblemType } from '@wallet/contracts';
+import {
+  OTHER_STRONG_PASSWORD,
+  STRONG_PASSWORD,
+  anonymous,
+  asHolder,
+  countEvents,
+  latestEvent,
+  login,
+  loginTokens,
+  registerUser,
+  registerVerified,
+  startIdentity,
+  uniqueEmail,
+  type IdentityTestService,
+} from './helpers.ts';
+
+const adminUrl = infraEnv('TEST_PG_ADMIN_URL');
+
+describe.skipIf(!adminUrl)('identity: accounts and sign-in', () => {
+  let svc: IdentityTestService;
+  beforeAll(async () => {
+    svc = await startIdentity(adminUrl!);
+  });
+  afterAll(async () => {
+    await svc?.stop();
+  });
+
+  it('refuses calls without an internal token', async () => {
+    const res = await svc
+      .as(null)
+      .post('/auth/login', { email: 'a@example.test', password: STRONG_PASSWORD });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+  });
+
+  describe('registration and e-mail verification', () => {
+    it('registers, e-mails a code, and verifies the address with it', async () => {
+      const email = uniqueEmail('Reg');
+      const res = await anonymous(svc).post<{ userId: string }>('/auth/register', {
+        email: `  ${email.toUpperCase()} `,
+        password: STRONG_PASSWORD,
+      });
+      expect(res.status).toBe(201);
+      const event = await latestEvent<{
+        email: string;
+        verificationCode: string;
+        verificationExpiresAt: string;
+      }>(svc, 'wallet.identity.user.registered.v1', res.body.userId);
+      expect(event?.email).toBe(email.toLowerCase());
+      expect(event?.verificationCode).toMatch(/^[0-9]{6}$/);
+      // The code is stored only as a keyed hash.
+      const stored = await svc.ownerDb
+        .selectFrom('one_time_codes')
+        .select('code_hash')
+        .where('user_id', '=', res.body.userId)
+        .executeTakeFirstOrThrow();
+      expect(stored.code_hash).not.toContain(event!.verificationCode);
+
+      expect(
+        (await anonymous(svc).post('/auth/verify-email', { email, code: event!.verificationCode })).status,
+      ).toBe(204);
+      expect(await countEvents(svc, 'wallet.identity.email.verified.v1', res.body.userId)).toBe(1);
+      // Single use.
+      const again = await anonymous(svc).post<{ type: string }>('/auth/verify-email', {
+        email,
+        code: event!.verificationCode,
+      });
+      expect(again.status).toBe(400);
+      expect(again.body.type).toBe(ProblemType.invalidCode);
+
+      const tokens = await loginTokens(svc, email, STRONG_PASSWORD);
+      const me = await asHolder(svc, tokens.accessToken).get<{
+        email: string;
+        emailVerified: boolean;
+        roles: string[];
+        mfaEnabled: boolean;
+      }>('/me');
+      expect(me.body).toMatchObject({
+        email: email.toLowerCase(),
+        emailVerified: true,
+        roles: ['user'],
+        mfaEnabled: false,
+      });
+    });
+
+    it('allows one account per normalised address', async () => {
+      const { email } = await registerUser(svc);
+      const dup = await anonymous(svc).post<{ type: string }>('/auth/register', {
+        email: email.toUpperCase(),
+        password: OTHER_STRONG_PASSWORD,
+      });
+      expect(dup.status).toBe(409);
+      expect(dup.body.type).toBe(ProblemType.conflict);
+    });
+
+    it.each([
+      ['too short', 'Xk9#mq2!'],
+      ['a common password', 'password1234'],
+      ['weak by the estimator', 'aaaaaaaaaaaaaaaa'],
+      ['built from the e-mail', 'EMAIL-horse-battery'],
+    ])('refuses a password that is %s, and stores nothing', async (_why, template) => {
+      const local = `weakling${Date.now()}`;
+      const email = `${local}@example.test`;
+      const password = template.replace('EMAIL', local);
+      const res = await anonymous(svc).post<{ type: string; errors: { field: string }[] }>('/auth/register', {
+        email,
+        password,
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.type).toBe(ProblemType.validation);
+      expect(res.body.errors[0]?.field).toBe('body.password');
+      expect(res.text).not.toContain(password);
+      expect(
+        await svc.ownerDb.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst(),
+      ).toBeUndefined();
+    });
+
+    it('burns a verification code after too many wrong guesses', async () => {
+      const user = await registerUser(svc);
+      const event = await latestEvent<{ verificationCode: string }>(
+        svc,
+        'wallet.identity.user.registered.v1',
+        user.userId,
+      );
+      const wrong = event!.verificationCode === '000000' ? '111111' : '000000';
+      for (let i = 0; i < 5; i += 1) {
+        expect(
+          (await anonymous(svc).post('/auth/verify-email', { email: user.email, code: wrong })).status,
+        ).toBe(400);
+      }
+      expect(
+        (
+          await anonymous(svc).post('/auth/verify-email', {
+            email: user.email,
+            code: event!.verificationCode,
+          })
+        ).status,
+      ).toBe(400);
+    });
+  });
+
+  describe('sign-in', () => {
+    it('answers an unknown e-mail exactly like a wrong password', async () => {
+      const { email } = await registerVerified(svc);
+      const known = await login(svc, email, OTHER_STRONG_PASSWORD);
+      const unknown = await login(svc, uniqueEmail('nobody'), OTHER_STRONG_PASSWORD);
+      expect(known.status).toBe(401);
+      expect(unknown.status).toBe(known.status);
+      expect(unknown.body).toEqual(known.body);
+      expect(known.headers.get('content-type')).toBe(unknown.headers.get('content-type'));
+    });
+
+    it('issues a session with rotating refresh tokens', async () => {
+      const { email } = await registerVerified(svc);
+      const tokens = await loginTokens(svc, email, STRONG_PASSWORD, { deviceId: 'device-a' });
+      expect(tokens.expiresIn).toBe(600);
+      expect(tokens.refreshToken).toMatch(/^rt_/);
+      const refreshed = await anonymous(svc).post<{
+        accessToken: string;
+        refreshToken: string;
+        sessionId: string;
+      }>('/auth/refresh', {
+        refreshToken: tokens.refreshToken,
+      });
+      expect(refreshed.status).toBe(200);
+      expect(refreshed.body.sessionId).toBe(tokens.sessionId);
+      expect(refreshed.body.refreshToken).not.toBe(tokens.refreshToken);
+      expect((await asHolder(svc, refreshed.body.accessToken).get('/me')).status).toBe(200);
+    });
+
+    it('revokes the whole session when a spent refresh token comes back', async () => {
+      const { email, userId } = await registerVerified(svc);
+      const tokens = await loginTokens(svc, email, STRONG_PASSWORD);
+      const next = await anonymous(svc).post<{ refreshToken: string }>('/auth/refresh', {
+        refreshToken: tokens.refreshToken,
+      });
+      expect(next.status).toBe(200);
+
+      const replay = await anonymous(svc).post<{ type: string }>('/auth/refresh', {
+        refreshToken: tokens.refreshToken,
+      });
+      expect(replay.status).toBe(401);
+      expect(replay.body.type).toBe(ProblemType.tokenReused);
+      // The legitimate holder's newer token is dead too, and the gateway is told.
+      expect(
+        (await anonymous(svc).post('/auth/refresh', { refreshToken: next.body.refreshToken })).status,
+      ).toBe(401);
+      const status = await svc
+        .as({ sub: 'anonymous' })
+        .get<{ active: boolean; userId: string }>(`/internal/sessions/${tokens.sessionId}`);
+      expect(status.body).toEqual({ active: false, userId });
+      const revoked = await latestEvent<{ sessionIds: string[]; reason: string }>(
+        svc,
+        'wallet.identity.session.revoked.v1',
+        userId,
+      );
+      expect(revoked).toEqual({ userId, sessionIds: [tokens.sessionId], reason: 'refresh-token-reuse' });
+    });
+
+    it('refuses an unknown refresh token without touching any session', async () => {
+      const res = await anonymous(svc).post('/auth/refresh', { refreshToken: 'rt_not-a-token' });
+      expect(res.status).toBe(401);
+    });
+
+    it('logs out: the session is revoked and its token no longer reaches the account', async () => {
+      const { email, userId } = await registerVerified(svc);
+      const tokens = await loginTokens(svc, email, STRONG_PASSWORD);
+      const holder = asHolder(svc, tokens.accessToken);
+      expect((await holder.post('/auth/logout')).status).toBe(204);
+      expect((await holder.get('/me')).status).toBe(401);
+      expect((await anonymous(svc).post('/auth/refresh', { refreshToken: tokens.refreshToken })).status).toBe(
+        401,
+      );
+      expect((await latestEvent(svc, 'wallet.identity.session.revoked.v1', userId))?.['reason']).toBe(
+        'logout',
+      );
+    });
+
+    it('flags sign-ins from a device never seen before', async () => {
+      const { email, userId } = await registerVerified(svc);
+      await loginTokens(svc, email, STRONG_PASSWORD, { deviceId: 'phone-1' });
+      expect((await latestEvent(svc, 'wallet.identity.session.created.v1', userId))?.['newDevice']).toBe(
+        true,
+      );
+      await loginTokens(svc, email, STRONG_PASSWORD, { deviceId: 'phone-1' });
+      expect((await latestEvent(svc, 'wallet.identity.session.created.v1', userId))?.['newDevice']).toBe(
+        false,
+      );
+      await loginTokens(svc, email, STRONG_PASSWORD, { deviceId: 'laptop-2' });
+      expect((await latestEvent(svc, 'wallet.identity.session.created.v1', userId))?.['newDevice']).toBe(
+        true,
+      );
+    });
+
+    it('locks an account temporarily after repeated failures and tells the user', async () => {
+      const { email, userId } = await registerVerified(svc);
+      for (let i = 0; i < 3; i += 1)
+        expect((await login(svc, email, OTHER_STRONG_PASSWORD)).status).toBe(401);
+      // Even the right password waits out the lockout.
+      const locked = await login(svc, email, STRONG_PASSWORD);
+      expect(locked.status).toBe(429);
+      expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(800);
+      const notice = await latestEvent<{ reason: string; lockedUntil: string }>(
+        svc,
+        'wallet.identity.user.locked.v1',
+        userId,
+      );
+      expect(notice?.reason).toBe('failed-logins');
+      expect(new Date(notice!.lockedUntil).getTime()).toBeGreaterThan(Date.now() + 800_000);
+      expect(await countEvents(svc, 'wallet.identity.login.failed.v1', userId)).toBe(3);
+
+      // An address without an account behaves the same way, so the lockout reveals nothing.
+      const nobody = uniqueEmail('nobody');
+      for (let i = 0; i < 3; i += 1)
+        expect((await login(svc, nobody, OTHER_STRONG_PASSWORD)).status).toBe(401);
+      const nobodyLocked = await login(svc, nobody, OTHER_STRONG_PASSWORD);
+      expect(nobodyLocked.status).toBe(429);
+      expect(nobodyLocked.body).toEqual(locked.body);
+    });
+
+    it('never lets a burst of parallel guesses past the failure limit', async () => {
+      const { email, userId } = await registerVerified(svc);
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () => login(svc, email, OTHER_STRONG_PASSWORD)),
+      );
+      expect(answers.filter((a) => a.status === 401)).toHaveLength(3);
+      expect(answers.filter((a) => a.status === 429)).toHaveLength(5);
+      expect(await countEvents(svc, 'wallet.identity.login.failed.v1', userId)).toBe(3);
+    });
+
+    it('upgrades a hash made with older parameters on the next sign-in', async () => {
+      const { email, userId } = await registerVerified(svc);
+      const { hash } = await import('@node-rs/argon2');
+      const old = await hash(STRONG_PASSWORD, { memoryCost: 2048, timeCost: 1, parallelism: 1 });
+      await svc.ownerDb.updateTable('users').set({ password_hash: old }).where('id', '=', userId).execute();
+      await loginTokens(svc, email, STRONG_PASSWORD);
+      const row = await svc.ownerDb
+        .selectFrom('users')
+        .select('password_hash')
+        .where('id', '=', userId)
+        .executeTakeFirstOrThrow();
+      expect(row.password_hash).not.toBe(old);
+      expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=1024,t=1,p=1\$/);
+    });
+  });
+
+  describe('account recovery', () => {
+    it('answers 202 whether or not the account exists, and e-mails a code only to a real one', async () => {
+      const { email, userId } = await registerVerified(svc);
+      const unknown = await anonymous(svc).post('/auth/recovery', { email: uniqueEmail('nobody') });
+      const known = await anonymous(svc).post('/auth/recovery', { email });
+      expect(unknown.status).toBe(202);
+      expect(known.status).toBe(202);
+      expect(unknown.text).toBe(known.text);
+      expect(
+        (await latestEvent<{ code: string }>(svc, 'wallet.identity.recovery.requested.v1', userId))?.code,
+      ).toMatch(/^[0-9]{8}$/);
+    });
+
+    it('resets the password with the code, revokes every session and notifies the user', async () => {
+      const { email, userId } = await registerVerified(svc);
+      const first = await loginTokens(svc, email, STRONG_PASSWORD);
+      const second = await loginTokens(svc, email, STRONG_PASSWORD);
+      await anonymous(svc).post('/auth/recovery', { email });
+      const { code } = (await latestEvent<{ code: string }>(
+        svc,
+        'wallet.identity.recovery.requested.v1',
+        userId,
+      ))!;
+      const wrong = code === '00000000' ? '11111111' : '00000000';
+
+      const bad = await anonymous(svc).post<{ type: string }>('/auth/recovery/complete', {
+        email,
+        code: wrong,
+        newPassword: OTHER_STRONG_PASSWORD,
+      });
+      expect(bad.status).toBe(400);
+      expect(bad.body.type).toBe(ProblemType.invalidCode);
+      const weak = await anonymous(svc).post('/auth/recovery/complete', {
+        email,
+        code,
+        newPassword: 'password1234',
+      });
+      expect(weak.status).toBe(400);
+
+      expect(
+        (
+          await anonymous(svc).post('/auth/recovery/complete', {
+            email,
+            code,
+            newPassword: OTHER_STRONG_PASSWORD,
+          })
+        ).status,
+      ).toBe(204);
+      for (const tokens of [first, second]) {
+        const status = await svc
+          .as({ sub: 'anonymous' })
+          .get<{ active: boolean }>(`/internal/sessions/${tokens.sessionId}`);
+        expect(status.body.active).toBe(false);
+      }
+      expect((await latestEvent(svc, 'wallet.identity.password.changed.v1', userId))?.['via']).toBe(
+        'recovery',
+      );
+      expect(
+        (
+          await latestEvent<{ reason: string; sessionIds: string[] }>(
+            svc,
+            'wallet.identity.session.revoked.v1',
+            userId,
+          )
+        )?.sessionIds,
+      ).toHaveLength(2);
+      expect((await login(svc, email, STRONG_PASSWORD)).status).toBe(401);
+      await loginTokens(svc, email, OTHER_STRONG_PASSWORD);
+      // The code was single use.
+      expect(
+        (await anonymous(svc).post('/auth/recovery/complete', { email, code, newPassword: STRONG_PASSWORD }))
+          .status,
+      ).toBe(400);
+    });
+
+    it('answers a wrong code for an unknown address like one for a real account', async () => {
+      const { email } = await registerVerified(svc);
+      await anonymous(svc).post('/auth/recovery', { email });
+      const body = { code: '12345678', newPassword: OTHER_STRONG_PASSWORD };
+      const known = await anonymous(svc).post('/auth/recovery/complete', { email, ...body });
+      const unknown = await anonymous(svc).post('/auth/recovery/complete', {
+        email: uniqueEmail('nobody'),
+        ...body,
+      });
+      expect(unknown.status).toBe(known.status);
+      expect(unknown.body).toEqual(known.body);
+    });
+  });
+});
