@@ -1,0 +1,9 @@
+/** wallet-ledger's migrations, numbered and forward-only. Applied by `npm run migrate`, never by web start-up. */
+import type { Migration } from 'kysely/migration';
+import { messagingMigrations } from '@wallet/platform';
+import { ledgerCore } from './0002_ledger_core.ts';
+
+export const migrations: Record<string, Migration> = {
+  ...messagingMigrations,
+  '0002_ledger_core': ledgerCore,
+};

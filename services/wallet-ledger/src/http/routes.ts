@@ -1,0 +1,304 @@
+/** wallet-ledger's HTTP routes (API.md paths without `/v1`). Every route demands a verified internal token. */
+import { randomUUID } from 'node:crypto';
+import type { Express, Request, Response } from 'express';
+import { PAYMENT_PROVIDER_SUBJECT, type InternalClaims } from '@wallet/contracts';
+import { listDeadLetters, replayDeadLetters, type Platform } from '@wallet/platform';
+import {
+  getCaller,
+  parseOrThrow,
+  problems,
+  requireInternalCaller,
+  requireRole,
+  requireStepUp,
+  type InternalTokenVerifier,
+  type Logger,
+} from '@wallet/service-kit';
+import type { IdempotencyStore } from '../db/idempotency-store.ts';
+import { decideRisk, type RiskRecord } from '../domain/risk-policy.ts';
+import { ledgerProblems } from '../domain/problems.ts';
+import type { LedgerDeps } from '../operations/deps.ts';
+import { getTransfer, postAdjustment, refundTransfer, requestWithdrawal, transferFunds } from '../operations/movements.ts';
+import { applyProviderEvent, providerEventSchema } from '../operations/provider-events.ts';
+import { reconcile } from '../operations/reconcile.ts';
+import { getWallet, listWallets, openWallet, walletAt, walletHistory, type WalletView } from '../operations/wallets.ts';
+import type { RiskClient, RiskRequest } from '../risk-client.ts';
+import { respondIdempotently } from './idempotent.ts';
+import { buildOpenApiDocument } from './openapi.ts';
+import {
+  adjustmentBody,
+  deadLetterQuery,
+  historyQuery,
+  openWalletBody,
+  refundBody,
+  replayBody,
+  transferBody,
+  transferIdParams,
+  walletIdParams,
+  walletQuery,
+  withdrawalBody,
+} from './schemas.ts';
+
+export interface RouteDeps {
+  verifier: InternalTokenVerifier;
+  ledger: LedgerDeps;
+  idempotency: IdempotencyStore;
+  risk: RiskClient;
+  platform: Platform;
+  logger: Logger;
+  riskPolicy: { platformCurrency: string; failOpenBelow: bigint };
+  onRiskFailOpen?: () => void;
+}
+
+const isStaff = (caller: InternalClaims): boolean => caller.roles.includes('support') || caller.roles.includes('admin');
+
+function publicWallet(wallet: WalletView): Omit<WalletView, 'ownerId'> {
+  const { ownerId: _ownerId, ...rest } = wallet;
+  return rest;
+}
+
+export function mountRoutes(app: Express, deps: RouteDeps): void {
+  const { ledger } = deps;
+  const idempotencyDeps = { store: deps.idempotency, logger: deps.logger };
+  app.use(requireInternalCaller(deps.verifier));
+
+  /** A wallet the caller may see (its owner, or support/admin); 404 otherwise so ids do not leak. */
+  async function visibleWallet(res: Response, walletId: string): Promise<WalletView> {
+    const caller = getCaller(res);
+    const wallet = await getWallet(ledger.db, walletId);
+    if (!wallet || (wallet.ownerId !== caller.sub && !isStaff(caller))) throw ledgerProblems.walletNotFound();
+    return wallet;
+  }
+
+  /** Asks risk and applies the policy; throws the refusal (403/503) or returns what to record. */
+  async function consultRisk(caller: InternalClaims, request: RiskRequest): Promise<RiskRecord> {
+    const outcome = await deps.risk.assess(caller, request);
+    const verdict = decideRisk(outcome, { amount: request.amount, currency: request.currency, callerAcr: caller.acr }, deps.riskPolicy);
+    switch (verdict.action) {
+      case 'proceed':
+        if (verdict.record.failOpen) {
+          deps.onRiskFailOpen?.();
+          deps.logger.warn({ action: request.action, reason: verdict.record.unavailableReason }, 'risk unavailable; failing open below threshold');
+        }
+        return verdict.record;
+      case 'step-up':
+        throw problems.stepUpRequired('The risk assessment asks for a recent second-factor confirmation.');
+      case 'deny':
+        throw ledgerProblems.riskDenied(verdict.assessmentId);
+      case 'unavailable':
+        deps.logger.warn({ action: request.action, reason: verdict.reason }, 'risk unavailable; failing closed');
+        throw ledgerProblems.riskUnavailable();
+    }
+  }
+
+  const traceparentOf = (req: Request): string | undefined => req.get('traceparent') ?? undefined;
+
+  app.get('/openapi.json', (_req, res) => {
+    res.json(buildOpenApiDocument());
+  });
+
+  app.get('/wallets', async (_req, res) => {
+    const caller = getCaller(res);
+    const wallets = await listWallets(ledger.db, caller.sub);
+    res.json({ items: wallets.map(publicWallet), nextCursor: null });
+  });
+
+  app.post('/wallets', async (req, res) => {
+    const caller = getCaller(res);
+    if (caller.sub.startsWith('system:') || caller.sub === 'anonymous') throw problems.forbidden();
+    const body = parseOrThrow(openWalletBody, req.body, 'body');
+    const { wallet, created } = await ledger.db.transaction().execute((trx) => openWallet(trx, caller.sub, body.currency));
+    if (!created) throw problems.conflict(`You already have a ${body.currency} wallet (${wallet.walletId}).`);
+    res.status(201).json(publicWallet(wallet));
+  });
+
+  app.get('/wallets/:walletId', async (req, res) => {
+    const { walletId } = parseOrThrow(walletIdParams, req.params, 'params');
+    const query = parseOrThrow(walletQuery, req.query, 'query');
+    const wallet = await visibleWallet(res, walletId);
+    if (query.at === undefined) {
+      res.json(publicWallet(wallet));
+      return;
+    }
+    res.json(publicWallet(await walletAt(ledger.readDb, wallet, new Date(query.at))));
+  });
+
+  app.get('/wallets/:walletId/transactions', async (req, res) => {
+    const { walletId } = parseOrThrow(walletIdParams, req.params, 'params');
+    const query = parseOrThrow(historyQuery, req.query, 'query');
+    await visibleWallet(res, walletId);
+    const page = await walletHistory(ledger.readDb, walletId, query.limit, query.cursor);
+    if (page === 'bad-cursor') throw problems.validation([{ field: 'query.cursor', message: 'unknown cursor' }]);
+    res.json(page);
+  });
+
+  app.post('/transfers', async (req, res) => {
+    const caller = getCaller(res);
+    const body = parseOrThrow(transferBody, req.body, 'body');
+    await respondIdempotently(req, res, idempotencyDeps, caller.sub, 201, async (finish) => {
+      if (body.fromWalletId === body.toWalletId) throw ledgerProblems.sameWallet();
+      const from = await getWallet(ledger.db, body.fromWalletId);
+      if (!from || from.ownerId !== caller.sub) throw ledgerProblems.walletNotFound();
+      const to = await getWallet(ledger.db, body.toWalletId);
+      if (!to) throw ledgerProblems.walletNotFound();
+      if (from.currency !== body.currency || to.currency !== body.currency) throw ledgerProblems.currencyMismatch();
+      // Cheap early refusal; the conditional UPDATE inside the transaction is what guarantees it.
+      if (BigInt(from.available) < body.amount) throw ledgerProblems.insufficientFunds();
+      const risk = await consultRisk(caller, {
+        action: 'transfer',
+        amount: body.amount,
+        currency: body.currency,
+        counterparty: body.toWalletId,
+      });
+      return transferFunds(
+        ledger,
+        {
+          transferId: randomUUID(),
+          fromWalletId: body.fromWalletId,
+          toWalletId: body.toWalletId,
+          amount: body.amount,
+          currency: body.currency,
+          description: body.description ?? null,
+          initiatedBy: caller.sub,
+          risk,
+          deviceId: caller.deviceId,
+          ip: caller.ip,
+          traceparent: traceparentOf(req),
+        },
+        finish,
+      );
+    });
+  });
+
+  app.get('/transfers/:transferId', async (req, res) => {
+    const caller = getCaller(res);
+    const { transferId } = parseOrThrow(transferIdParams, req.params, 'params');
+    const transfer = await getTransfer(ledger.db, transferId);
+    if (!transfer || (transfer.fromUserId !== caller.sub && transfer.toUserId !== caller.sub && !isStaff(caller))) {
+      throw ledgerProblems.transferNotFound();
+    }
+    const { fromUserId: _f, toUserId: _t, ...view } = transfer;
+    res.json(view);
+  });
+
+  app.post('/transfers/:transferId/refunds', async (req, res) => {
+    const caller = getCaller(res);
+    const { transferId } = parseOrThrow(transferIdParams, req.params, 'params');
+    const body = parseOrThrow(refundBody, req.body, 'body');
+    await respondIdempotently(req, res, idempotencyDeps, caller.sub, 201, async (finish) => {
+      const transfer = await getTransfer(ledger.db, transferId);
+      const mayRefund = transfer && (transfer.toUserId === caller.sub || isStaff(caller));
+      if (!transfer || !mayRefund) throw ledgerProblems.transferNotFound();
+      return refundTransfer(
+        ledger,
+        {
+          refundId: randomUUID(),
+          transfer,
+          amount: body.amount,
+          reason: body.reason ?? null,
+          initiatedBy: caller.sub,
+          traceparent: traceparentOf(req),
+        },
+        finish,
+      );
+    });
+  });
+
+  app.post('/withdrawals', async (req, res) => {
+    const caller = requireStepUp(res);
+    const body = parseOrThrow(withdrawalBody, req.body, 'body');
+    await respondIdempotently(req, res, idempotencyDeps, caller.sub, 202, async (finish) => {
+      const wallet = await getWallet(ledger.db, body.walletId);
+      if (!wallet || wallet.ownerId !== caller.sub) throw ledgerProblems.walletNotFound();
+      if (wallet.currency !== body.currency) throw ledgerProblems.currencyMismatch();
+      if (BigInt(wallet.available) < body.amount) throw ledgerProblems.insufficientFunds();
+      const risk = await consultRisk(caller, {
+        action: 'withdrawal',
+        amount: body.amount,
+        currency: body.currency,
+        counterparty: body.destination,
+      });
+      return requestWithdrawal(
+        ledger,
+        {
+          withdrawalId: randomUUID(),
+          holdTransactionId: randomUUID(),
+          walletId: body.walletId,
+          amount: body.amount,
+          currency: body.currency,
+          destination: body.destination,
+          initiatedBy: caller.sub,
+          risk,
+          traceparent: traceparentOf(req),
+        },
+        finish,
+      );
+    });
+  });
+
+  app.post('/webhooks/payments', async (req, res) => {
+    const caller = getCaller(res);
+    if (caller.sub !== PAYMENT_PROVIDER_SUBJECT) throw problems.forbidden('Only the payment provider may call this.');
+    const event = parseOrThrow(providerEventSchema, req.body, 'body');
+    const result = await applyProviderEvent(ledger, event);
+    res.status(200).json(result);
+  });
+
+  app.post('/admin/adjustments', async (req, res) => {
+    requireRole(res, 'admin');
+    const caller = requireStepUp(res);
+    const body = parseOrThrow(adjustmentBody, req.body, 'body');
+    await respondIdempotently(req, res, idempotencyDeps, caller.sub, 201, async (finish) => {
+      const wallet = await getWallet(ledger.db, body.walletId);
+      if (!wallet) throw ledgerProblems.walletNotFound();
+      return postAdjustment(
+        ledger,
+        {
+          adjustmentId: randomUUID(),
+          walletId: body.walletId,
+          currency: wallet.currency,
+          amount: body.amount,
+          direction: body.direction,
+          reason: body.reason,
+          initiatedBy: caller.sub,
+        },
+        finish,
+      );
+    });
+  });
+
+  app.get('/admin/ledger/reconcile', async (_req, res) => {
+    requireRole(res, 'support', 'admin');
+    requireStepUp(res);
+    const report = await reconcile(ledger.db);
+    if (!report.ok) deps.logger.error({ report }, 'reconcile found discrepancies');
+    res.json(report);
+  });
+
+  app.get('/admin/dead-letters', async (req, res) => {
+    requireRole(res, 'support', 'admin');
+    requireStepUp(res);
+    const query = parseOrThrow(deadLetterQuery, req.query, 'query');
+    if (query.service !== undefined && query.service !== 'wallet-ledger') {
+      res.json({ items: [], nextCursor: null });
+      return;
+    }
+    const page = await listDeadLetters(ledger.db, {
+      limit: query.limit,
+      ...(query.topic ? { topic: query.topic } : {}),
+      ...(query.cursor ? { cursor: query.cursor } : {}),
+    });
+    res.json({ items: page.items.map((item) => ({ ...item, service: 'wallet-ledger' })), nextCursor: page.nextCursor });
+  });
+
+  app.post('/admin/dead-letters/replay', async (req, res) => {
+    requireRole(res, 'support', 'admin');
+    requireStepUp(res);
+    const body = parseOrThrow(replayBody, req.body, 'body');
+    if ('topic' in body && body.service !== undefined && body.service !== 'wallet-ledger') {
+      res.json({ replayed: [], failed: [] });
+      return;
+    }
+    const result = await replayDeadLetters(ledger.db, deps.platform, 'ids' in body ? { ids: body.ids } : { topic: body.topic });
+    res.json(result);
+  });
+}
