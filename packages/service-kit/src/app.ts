@@ -26,6 +26,11 @@ export interface ServiceAppOptions {
   appApiToken?: string | undefined;
   /** Largest JSON body accepted. */
   bodyLimit?: string;
+  /**
+   * Replaces the default JSON parser: handlers that run before the routes and parse the body
+   * themselves (the gateway screens requests and keeps raw bytes for signature checks).
+   */
+  bodyParsers?: RequestHandler[];
   /** Express `trust proxy` (only the gateway behind an ingress sets it). */
   trustProxy?: boolean | string | string[];
 }
@@ -115,7 +120,8 @@ export function createServiceApp(options: ServiceAppOptions): Express {
 
   if (options.appApiToken) app.use(appTokenCheck(options.appApiToken));
   for (const router of options.sidecarRouters ?? []) app.use(router);
-  app.use(express.json({ limit: options.bodyLimit ?? '64kb', strict: true }));
+  if (options.bodyParsers) app.use(...options.bodyParsers);
+  else app.use(express.json({ limit: options.bodyLimit ?? '64kb', strict: true }));
   options.routes(app);
   app.use(notFoundHandler);
   app.use(problemErrorHandler);

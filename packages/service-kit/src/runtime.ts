@@ -7,7 +7,7 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Express } from 'express';
+import type { Express, RequestHandler } from 'express';
 import type { Migration } from 'kysely/migration';
 import { sql } from 'kysely';
 import type { JSONWebKeySet } from 'jose';
@@ -62,6 +62,10 @@ export interface ServiceParts {
   workers?: BackgroundWorker[];
   /** Largest JSON body the service accepts. */
   bodyLimit?: string;
+  /** Replaces the default JSON body parser (see `ServiceAppOptions.bodyParsers`). */
+  bodyParsers?: RequestHandler[];
+  /** Express `trust proxy`: only the gateway behind an ingress sets it. */
+  trustProxy?: boolean | string | string[];
 }
 
 export interface ServiceModule<DB, C extends RuntimeEnv> {
@@ -183,6 +187,8 @@ export function buildServiceApp<DB, C extends RuntimeEnv>(
         : [],
     appApiToken: context.platform.transport === 'dapr' ? context.config.APP_API_TOKEN : undefined,
     ...(parts.bodyLimit ? { bodyLimit: parts.bodyLimit } : {}),
+    ...(parts.bodyParsers ? { bodyParsers: parts.bodyParsers } : {}),
+    ...(parts.trustProxy !== undefined ? { trustProxy: parts.trustProxy } : {}),
   });
 }
 

@@ -1,0 +1,102 @@
+/** The append-only audit log: every admin and high-risk call, allowed or refused. */
+import type { Kysely } from 'kysely';
+import { z } from 'zod';
+import type { GatewayDatabase } from '../db/schema.ts';
+
+export interface AuditRecord {
+  actor: string;
+  actorRoles: readonly string[];
+  sessionId: string | null;
+  action: string;
+  target: Record<string, unknown>;
+  outcome: 'allowed' | 'denied' | 'failed';
+  status: number;
+  ip: string | null;
+  userAgent: string | null;
+  requestId: string;
+  upstreamApp: string | null;
+}
+
+export const auditEntrySchema = z.object({
+  id: z.string(),
+  occurredAt: z.string(),
+  actor: z.string(),
+  actorRoles: z.array(z.string()),
+  sessionId: z.string().nullable(),
+  action: z.string(),
+  target: z.record(z.string(), z.unknown()),
+  outcome: z.enum(['allowed', 'denied', 'failed']),
+  status: z.number().int(),
+  ip: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  requestId: z.string(),
+  upstreamApp: z.string().nullable(),
+});
+export type AuditEntry = z.infer<typeof auditEntrySchema>;
+
+export const auditQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z
+    .string()
+    .regex(/^\d{1,19}$/)
+    .optional(),
+  actor: z.string().min(1).max(200).optional(),
+  action: z.string().min(1).max(300).optional(),
+  outcome: z.enum(['allowed', 'denied', 'failed']).optional(),
+});
+export type AuditQuery = z.infer<typeof auditQuerySchema>;
+
+export async function appendAudit(db: Kysely<GatewayDatabase>, record: AuditRecord): Promise<void> {
+  await db
+    .insertInto('audit_log')
+    .values({
+      actor: record.actor,
+      actor_roles: JSON.stringify(record.actorRoles),
+      session_id: record.sessionId,
+      action: record.action,
+      target: JSON.stringify(record.target),
+      outcome: record.outcome,
+      status: record.status,
+      ip: record.ip,
+      user_agent: record.userAgent?.slice(0, 512) ?? null,
+      request_id: record.requestId,
+      upstream_app: record.upstreamApp,
+    })
+    .execute();
+}
+
+/** Newest first; `nextCursor` is the last id of the page. */
+export async function listAudit(
+  db: Kysely<GatewayDatabase>,
+  query: AuditQuery,
+): Promise<{ items: AuditEntry[]; nextCursor: string | null }> {
+  let q = db
+    .selectFrom('audit_log')
+    .selectAll()
+    .orderBy('id', 'desc')
+    .limit(query.limit + 1);
+  if (query.cursor) q = q.where('id', '<', query.cursor);
+  if (query.actor) q = q.where('actor', '=', query.actor);
+  if (query.action) q = q.where('action', '=', query.action);
+  if (query.outcome) q = q.where('outcome', '=', query.outcome);
+  const rows = await q.execute();
+  const page = rows.slice(0, query.limit);
+  return {
+    items: page.map((r) => ({
+      id: String(r.id),
+      occurredAt: r.occurred_at.toISOString(),
+      actor: r.actor,
+      actorRoles: r.actor_roles as string[],
+      sessionId: r.session_id,
+      action: r.action,
+      target: r.target as Record<string, unknown>,
+      outcome: r.outcome as AuditEntry['outcome'],
+      status: r.status,
+      ip: r.ip,
+      userAgent: r.user_agent,
+      requestId: r.request_id,
+      upstreamApp: r.upstream_app,
+    })),
+    nextCursor: rows.length > query.limit ? String(page.at(-1)?.id) : null,
+  };
+}

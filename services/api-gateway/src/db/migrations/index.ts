@@ -1,0 +1,9 @@
+/** api-gateway's migrations, numbered and forward-only. Applied by `npm run migrate`, never by web start-up. */
+import type { Migration } from 'kysely/migration';
+import { messagingMigrations } from '@wallet/platform';
+import * as gatewayTables from './0002_gateway_tables.ts';
+
+export const migrations: Record<string, Migration> = {
+  ...messagingMigrations,
+  '0002_gateway_tables': gatewayTables,
+};

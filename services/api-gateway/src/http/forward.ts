@@ -1,0 +1,120 @@
+/**
+ * Forwarding to a service through the platform port (Dapr service invocation in the dapr modes): a
+ * freshly minted internal token per call, the request headers the services need, and the callee's
+ * answer relayed intact (status, problem+json, Idempotent-Replayed and friends), plus X-Upstream-App.
+ */
+import type { Request, Response } from 'express';
+import { INTERNAL_TOKEN_HEADER, ProblemType, type AppId } from '@wallet/contracts';
+import { InvocationError, type HttpMethod, type InvokeResponse, type Platform } from '@wallet/platform';
+import { HttpProblem, type InternalSubject, type InternalTokenSigner } from '@wallet/service-kit';
+
+/** Request headers a service may need; everything else (cookies, Authorization, signatures) stays at the door. */
+const FORWARDED_REQUEST_HEADERS = [
+  'idempotency-key',
+  'traceparent',
+  'tracestate',
+  'user-agent',
+  'accept-language',
+] as const;
+
+/** Response headers relayed to the client; hop-by-hop, cookies and anything internal are dropped. */
+const RELAYED_RESPONSE_HEADERS = new Set([
+  'content-type',
+  'idempotent-replayed',
+  'location',
+  'retry-after',
+  'cache-control',
+  'etag',
+  'last-modified',
+  'content-language',
+  'link',
+  'deprecation',
+  'sunset',
+  'vary',
+]);
+
+export const UPSTREAM_HEADER = 'X-Upstream-App';
+
+/** The request id pino-http assigned (the inbound X-Request-Id when well-formed, else a UUID). */
+export function requestIdOf(req: Request): string {
+  return typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : '';
+}
+
+export interface ForwardRequest {
+  appId: Exclude<AppId, 'api-gateway'>;
+  method: HttpMethod;
+  /** Target path, query string included. */
+  path: string;
+  subject: InternalSubject;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface Forwarder {
+  call(req: Request, forward: ForwardRequest): Promise<InvokeResponse>;
+}
+
+export function createForwarder(options: {
+  platform: Platform;
+  signer: InternalTokenSigner;
+  timeoutMs: number;
+}): Forwarder {
+  return {
+    async call(req, forward) {
+      const headers: Record<string, string> = { ...forward.headers };
+      for (const name of FORWARDED_REQUEST_HEADERS) {
+        const value = req.get(name);
+        if (value !== undefined) headers[name] = value;
+      }
+      headers['x-request-id'] = requestIdOf(req);
+      headers[INTERNAL_TOKEN_HEADER] = await options.signer.sign(forward.appId, forward.subject);
+      try {
+        return await options.platform.invoke({
+          appId: forward.appId,
+          method: forward.method,
+          path: forward.path,
+          headers,
+          timeoutMs: options.timeoutMs,
+          ...(forward.body !== undefined && forward.method !== 'GET' ? { body: forward.body } : {}),
+        });
+      } catch (error) {
+        if (error instanceof InvocationError) {
+          req.log.warn({ upstream: forward.appId, reason: error.reason }, 'upstream unavailable');
+          throw new HttpProblem({
+            status: error.reason === 'timeout' ? 504 : 503,
+            type: ProblemType.dependencyUnavailable,
+            title: 'Dependency unavailable',
+            detail: `The ${forward.appId} service did not answer. Try again shortly.`,
+            headers: { [UPSTREAM_HEADER]: forward.appId, 'Retry-After': '2' },
+          });
+        }
+        throw error;
+      }
+    },
+  };
+}
+
+/** Writes the callee's answer to the client as it was given. */
+export function relayResponse(
+  res: Response,
+  appId: string,
+  answer: InvokeResponse,
+  bodyOverride?: unknown,
+): void {
+  for (const [name, value] of Object.entries(answer.headers)) {
+    if (RELAYED_RESPONSE_HEADERS.has(name.toLowerCase())) res.setHeader(name, value);
+  }
+  res.setHeader(UPSTREAM_HEADER, appId);
+  res.status(answer.status);
+  const body = bodyOverride !== undefined ? bodyOverride : answer.body;
+  if (body === undefined || answer.status === 204 || answer.status === 304) {
+    res.end();
+    return;
+  }
+  if (typeof body === 'string') {
+    res.send(body);
+    return;
+  }
+  if (!res.getHeader('content-type')) res.setHeader('content-type', 'application/json');
+  res.send(JSON.stringify(body));
+}
