@@ -1,0 +1,9 @@
+/** notification's migrations, numbered and forward-only. Applied by `npm run migrate`, never by web start-up. */
+import type { Migration } from 'kysely/migration';
+import { messagingMigrations } from '@wallet/platform';
+import { notificationTables } from './0002_notification_tables.ts';
+
+export const migrations: Record<string, Migration> = {
+  ...messagingMigrations,
+  '0002_notification_tables': notificationTables,
+};

@@ -1,0 +1,343 @@
+/**
+ * Which domain event becomes which messages: template, category, channels, recipients (payer and
+ * payee for a transfer) and the template variables. Pure: no I/O, no clock.
+ */
+import { formatForDisplay, type CurrencyCode, type EventData, type EventName } from '@wallet/contracts';
+import type { Category, Channel } from './preferences.ts';
+
+export const TEMPLATES = [
+  'email-verification',
+  'email-verified',
+  'recovery-code',
+  'new-device-login',
+  'password-changed',
+  'mfa-changed',
+  'account-locked',
+  'security-alert',
+  'transfer-sent',
+  'transfer-received',
+  'refund-received',
+  'refund-issued',
+  'deposit-completed',
+  'withdrawal-settled',
+  'withdrawal-failed',
+  'balance-low',
+] as const;
+export type TemplateName = (typeof TEMPLATES)[number];
+
+export type TemplateVars = Record<string, string | number | boolean | null>;
+
+export interface PlannedMessage {
+  userId: string;
+  template: TemplateName;
+  category: Category;
+  /** Channels this message may use (preferences and known addresses narrow it further). */
+  channels: readonly Channel[];
+  vars: TemplateVars;
+  /** The address the event itself names (identity events); used before the recipients table. */
+  email?: string;
+  /** Carries a one-time code: never resent, body scrubbed once final. */
+  sensitive: boolean;
+}
+
+/** Identity facts an event teaches us about a recipient. */
+export interface RecipientFacts {
+  userId: string;
+  email?: string;
+  emailVerified?: boolean;
+  locale?: string;
+  displayName?: string | null;
+}
+
+export const CONSUMED_EVENTS = [
+  'userRegistered',
+  'emailVerified',
+  'sessionCreated',
+  'recoveryRequested',
+  'passwordChanged',
+  'mfaChanged',
+  'userLocked',
+  'transferCompleted',
+  'refundCompleted',
+  'depositCompleted',
+  'withdrawalSettled',
+  'withdrawalFailed',
+  'balanceLow',
+  'anomalyFlagged',
+] as const satisfies readonly EventName[];
+export type ConsumedEvent = (typeof CONSUMED_EVENTS)[number];
+
+const ALL: readonly Channel[] = ['email', 'sms', 'push'];
+const EMAIL_ONLY: readonly Channel[] = ['email'];
+const EMAIL_PUSH_SMS: readonly Channel[] = ['email', 'push', 'sms'];
+
+/** Subjects that are not people (system wallets, the payment provider): nobody to notify. */
+export function isPersonSubject(userId: string): boolean {
+  return !userId.startsWith('system:') && userId !== 'anonymous';
+}
+
+function money(amount: string, currency: string): string {
+  // Amounts arrive as validated minor-unit strings; display only, never arithmetic.
+  return formatForDisplay(BigInt(amount), currency as CurrencyCode);
+}
+
+export function recipientFactsOf<N extends ConsumedEvent>(
+  name: N,
+  data: EventData<N>,
+): RecipientFacts | undefined {
+  switch (name) {
+    case 'userRegistered': {
+      const d = data as EventData<'userRegistered'>;
+      return {
+        userId: d.userId,
+        email: d.email,
+        locale: d.locale,
+        displayName: d.displayName,
+        emailVerified: false,
+      };
+    }
+    case 'emailVerified': {
+      const d = data as EventData<'emailVerified'>;
+      return { userId: d.userId, email: d.email, emailVerified: true };
+    }
+    case 'sessionCreated':
+    case 'recoveryRequested':
+    case 'passwordChanged':
+    case 'mfaChanged':
+    case 'userLocked': {
+      const d = data as { userId: string; email: string };
+      return { userId: d.userId, email: d.email };
+    }
+    default:
+      return undefined;
+  }
+}
+
+export function planMessages<N extends ConsumedEvent>(name: N, data: EventData<N>): PlannedMessage[] {
+  switch (name) {
+    case 'userRegistered': {
+      const d = data as EventData<'userRegistered'>;
+      return [
+        {
+          userId: d.userId,
+          template: 'email-verification',
+          category: 'account',
+          channels: EMAIL_ONLY,
+          email: d.email,
+          sensitive: true,
+          vars: { code: d.verificationCode, expiresAt: d.verificationExpiresAt, displayName: d.displayName },
+        },
+      ];
+    }
+    case 'emailVerified': {
+      const d = data as EventData<'emailVerified'>;
+      return [
+        {
+          userId: d.userId,
+          template: 'email-verified',
+          category: 'account',
+          channels: EMAIL_ONLY,
+          email: d.email,
+          sensitive: false,
+          vars: {},
+        },
+      ];
+    }
+    case 'recoveryRequested': {
+      const d = data as EventData<'recoveryRequested'>;
+      // A recovery code goes to the mailbox only: SMS and push reach a possibly stolen phone.
+      return [
+        {
+          userId: d.userId,
+          template: 'recovery-code',
+          category: 'security',
+          channels: EMAIL_ONLY,
+          email: d.email,
+          sensitive: true,
+          vars: { code: d.code, expiresAt: d.expiresAt },
+        },
+      ];
+    }
+    case 'sessionCreated': {
+      const d = data as EventData<'sessionCreated'>;
+      if (!d.newDevice) return [];
+      return [
+        {
+          userId: d.userId,
+          template: 'new-device-login',
+          category: 'security',
+          channels: ALL,
+          email: d.email,
+          sensitive: false,
+          vars: { deviceName: d.deviceName ?? 'an unknown device', userAgent: d.userAgent, ip: d.ip },
+        },
+      ];
+    }
+    case 'passwordChanged': {
+      const d = data as EventData<'passwordChanged'>;
+      return [
+        {
+          userId: d.userId,
+          template: 'password-changed',
+          category: 'security',
+          channels: ALL,
+          email: d.email,
+          sensitive: false,
+          vars: { viaRecovery: d.via === 'recovery' },
+        },
+      ];
+    }
+    case 'mfaChanged': {
+      const d = data as EventData<'mfaChanged'>;
+      return [
+        {
+          userId: d.userId,
+          template: 'mfa-changed',
+          category: 'security',
+          channels: ALL,
+          email: d.email,
+          sensitive: false,
+          vars: { enabled: d.enabled },
+        },
+      ];
+    }
+    case 'userLocked': {
+      const d = data as EventData<'userLocked'>;
+      return [
+        {
+          userId: d.userId,
+          template: 'account-locked',
+          category: 'security',
+          channels: ['email', 'sms'],
+          email: d.email,
+          sensitive: false,
+          vars: { byAdmin: d.reason === 'admin', lockedUntil: d.lockedUntil },
+        },
+      ];
+    }
+    case 'anomalyFlagged': {
+      const d = data as EventData<'anomalyFlagged'>;
+      return [
+        {
+          userId: d.userId,
+          template: 'security-alert',
+          category: 'security',
+          channels: ALL,
+          sensitive: false,
+          vars: { action: d.action, occurredAt: d.occurredAt },
+        },
+      ];
+    }
+    case 'transferCompleted': {
+      const d = data as EventData<'transferCompleted'>;
+      const amount = money(d.amount, d.currency);
+      const messages: PlannedMessage[] = [];
+      if (isPersonSubject(d.fromUserId)) {
+        messages.push({
+          userId: d.fromUserId,
+          template: 'transfer-sent',
+          category: 'payments',
+          channels: EMAIL_PUSH_SMS,
+          sensitive: false,
+          vars: { amount, transferId: d.transferId, occurredAt: d.occurredAt },
+        });
+      }
+      // A transfer between two wallets of one user is one message, not two.
+      if (isPersonSubject(d.toUserId) && d.toUserId !== d.fromUserId) {
+        messages.push({
+          userId: d.toUserId,
+          template: 'transfer-received',
+          category: 'payments',
+          channels: EMAIL_PUSH_SMS,
+          sensitive: false,
+          vars: { amount, transferId: d.transferId, occurredAt: d.occurredAt },
+        });
+      }
+      return messages;
+    }
+    case 'refundCompleted': {
+      const d = data as EventData<'refundCompleted'>;
+      const amount = money(d.amount, d.currency);
+      const messages: PlannedMessage[] = [];
+      if (isPersonSubject(d.payerUserId)) {
+        messages.push({
+          userId: d.payerUserId,
+          template: 'refund-received',
+          category: 'payments',
+          channels: EMAIL_PUSH_SMS,
+          sensitive: false,
+          vars: { amount, transferId: d.transferId, refundId: d.refundId },
+        });
+      }
+      if (isPersonSubject(d.payeeUserId) && d.payeeUserId !== d.payerUserId) {
+        messages.push({
+          userId: d.payeeUserId,
+          template: 'refund-issued',
+          category: 'payments',
+          channels: EMAIL_PUSH_SMS,
+          sensitive: false,
+          vars: { amount, transferId: d.transferId, refundId: d.refundId },
+        });
+      }
+      return messages;
+    }
+    case 'depositCompleted': {
+      const d = data as EventData<'depositCompleted'>;
+      return [
+        {
+          userId: d.userId,
+          template: 'deposit-completed',
+          category: 'payments',
+          channels: EMAIL_PUSH_SMS,
+          sensitive: false,
+          vars: { amount: money(d.amount, d.currency), depositId: d.depositId },
+        },
+      ];
+    }
+    case 'withdrawalSettled': {
+      const d = data as EventData<'withdrawalSettled'>;
+      return [
+        {
+          userId: d.userId,
+          template: 'withdrawal-settled',
+          category: 'payments',
+          channels: EMAIL_PUSH_SMS,
+          sensitive: false,
+          vars: { amount: money(d.amount, d.currency), withdrawalId: d.withdrawalId },
+        },
+      ];
+    }
+    case 'withdrawalFailed': {
+      const d = data as EventData<'withdrawalFailed'>;
+      return [
+        {
+          userId: d.userId,
+          template: 'withdrawal-failed',
+          category: 'payments',
+          channels: EMAIL_PUSH_SMS,
+          sensitive: false,
+          vars: { amount: money(d.amount, d.currency), withdrawalId: d.withdrawalId, reason: d.reason },
+        },
+      ];
+    }
+    case 'balanceLow': {
+      const d = data as EventData<'balanceLow'>;
+      return [
+        {
+          userId: d.userId,
+          template: 'balance-low',
+          category: 'balance',
+          channels: ['email', 'push'],
+          sensitive: false,
+          vars: {
+            available: money(d.available, d.currency),
+            threshold: money(d.threshold, d.currency),
+            walletId: d.walletId,
+          },
+        },
+      ];
+    }
+    default:
+      return [];
+  }
+}

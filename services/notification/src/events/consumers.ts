@@ -1,0 +1,151 @@
+/**
+ * Subscriptions to identity, ledger and risk events. Each event is applied once (inbox row and
+ * deliveries commit together) and turned into delivery rows; the worker sends them.
+ *
+ * Answers: a payload that breaks its contract is DROPped (to the dead-letter topic, listed and
+ * replayable); a recipient we do not know yet (identity's event not arrived) and any database error
+ * are RETRYed, and dead-lettered by the transport when the retries run out. Nothing is acked unsent.
+ */
+import { randomUUID } from 'node:crypto';
+import { Events, type EventData } from '@wallet/contracts';
+import { consumeOnce, subscribeWithDeadLetters, type Platform } from '@wallet/platform';
+import type { Logger } from '@wallet/service-kit';
+import type { Kysely, Transaction } from 'kysely';
+import {
+  CONSUMED_EVENTS,
+  planMessages,
+  recipientFactsOf,
+  type ConsumedEvent,
+  type PlannedMessage,
+} from '../domain/catalog.ts';
+import { channelAllowed, type Channel } from '../domain/preferences.ts';
+import { loadPreferences } from '../db/preferences.ts';
+import { findRecipient, upsertRecipient } from '../db/recipients.ts';
+import type { NotificationDatabase } from '../db/schema.ts';
+import type { ProviderSet } from '../providers/index.ts';
+import type { TemplateRenderer } from '../templates/renderer.ts';
+
+export const CONSUMER = 'notification';
+
+export class RecipientUnknownError extends Error {
+  override name = 'RecipientUnknownError';
+}
+
+export interface EventApplierDeps {
+  renderer: TemplateRenderer;
+  providers: ProviderSet;
+  maxAttempts: number;
+}
+
+function addressesFor(
+  channel: Channel,
+  plan: PlannedMessage,
+  recipient: { email: string | null; phone: string | null; pushTokens: string[] } | undefined,
+): string[] {
+  if (channel === 'email') {
+    const email = plan.email ?? recipient?.email;
+    return email ? [email] : [];
+  }
+  if (channel === 'sms') return recipient?.phone ? [recipient.phone] : [];
+  return recipient?.pushTokens ?? [];
+}
+
+/** The effect of one event inside its inbox transaction. Returns how many deliveries were created. */
+export async function applyEvent<N extends ConsumedEvent>(
+  trx: Transaction<NotificationDatabase>,
+  deps: EventApplierDeps,
+  name: N,
+  data: EventData<N>,
+  event: { id: string; type: string },
+): Promise<number> {
+  const facts = recipientFactsOf(name, data);
+  if (facts) await upsertRecipient(trx, facts);
+  let created = 0;
+  for (const plan of planMessages(name, data)) {
+    const recipient = await findRecipient(trx, plan.userId);
+    if (!recipient && !plan.email) {
+      throw new RecipientUnknownError(`no recipient record for user ${plan.userId} yet`);
+    }
+    const preferences = await loadPreferences(trx, plan.userId);
+    for (const channel of plan.channels) {
+      if (!deps.providers[channel]) continue;
+      if (!deps.renderer.supports(plan.template, channel)) continue;
+      if (!channelAllowed(preferences, plan.category, channel)) continue;
+      for (const address of addressesFor(channel, plan, recipient)) {
+        const rendered = deps.renderer.render(plan.template, channel, recipient?.locale, plan.vars);
+        const inserted = await trx
+          .insertInto('deliveries')
+          .values({
+            id: randomUUID(),
+            user_id: plan.userId,
+            event_id: event.id,
+            event_type: event.type,
+            template: plan.template,
+            category: plan.category,
+            channel,
+            recipient: address,
+            locale: rendered.locale,
+            subject: rendered.subject,
+            body_text: rendered.text,
+            body_html: rendered.html,
+            sensitive: plan.sensitive,
+            max_attempts: deps.maxAttempts,
+          })
+          .onConflict((oc) =>
+            oc
+              .columns(['event_id', 'template', 'channel', 'recipient'])
+              .where('resend_of', 'is', null)
+              .doNothing(),
+          )
+          .returning('id')
+          .executeTakeFirst();
+        if (inserted) created += 1;
+      }
+    }
+  }
+  return created;
+}
+
+export interface SubscribeDeps extends EventApplierDeps {
+  platform: Platform;
+  db: Kysely<NotificationDatabase>;
+  logger: Logger;
+  /** Called after a commit that created deliveries (wakes the worker). */
+  onDeliveriesCreated(): void;
+}
+
+export function subscribeToDomainEvents(deps: SubscribeDeps): void {
+  for (const name of CONSUMED_EVENTS) {
+    const definition = Events[name];
+    subscribeWithDeadLetters(
+      deps.platform,
+      deps.db,
+      CONSUMER,
+      definition.topic,
+      async (event) => {
+        const log = deps.logger.child({ topic: definition.topic, eventId: event.id, type: event.type });
+        if (event.type !== definition.type) {
+          log.error({ expected: definition.type }, 'unexpected event type on topic; dead-lettering');
+          return 'DROP';
+        }
+        const parsed = definition.schema.safeParse(event.data);
+        if (!parsed.success) {
+          // Field paths only: the payload may carry one-time codes.
+          log.error(
+            { fields: parsed.error.issues.map((i) => i.path.join('.')) },
+            'event breaks its contract; dead-lettering',
+          );
+          return 'DROP';
+        }
+        let created = 0;
+        const outcome = await consumeOnce(deps.db, CONSUMER, event, async (trx) => {
+          created = await applyEvent(trx, deps, name, parsed.data as EventData<typeof name>, event);
+        });
+        if (outcome === 'duplicate') log.debug({}, 'event already applied');
+        else if (created > 0) deps.onDeliveriesCreated();
+        return 'SUCCESS';
+      },
+      { logger: deps.logger },
+    );
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * notification's HTTP routes (public API.md paths without `/v1`). Every route demands a verified
+ * internal token; user routes act on the caller's own data only; admin routes check role and step-up
+ * again on this side of the gateway.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Express, Response } from 'express';
+import type { Kysely } from 'kysely';
+import { ANONYMOUS_SUBJECT, type InternalClaims } from '@wallet/contracts';
+import type { Platform } from '@wallet/platform';
+import {
+  getCaller,
+  parseOrThrow,
+  problems,
+  requireInternalCaller,
+  requireRole,
+  requireStepUp,
+  type InternalTokenVerifier,
+  type Logger,
+} from '@wallet/service-kit';
+import type { NotificationDatabase } from '../db/schema.ts';
+import { loadPreferences, savePreferences } from '../db/preferences.ts';
+import { findRecipient, setRecipientChannels } from '../db/recipients.ts';
+import {
+  applyPreferencesUpdate,
+  describePreferences,
+  effectivePreferences,
+  preferencesUpdateSchema,
+} from '../domain/preferences.ts';
+import { listServiceDeadLetters, replayServiceDeadLetters } from '../delivery/dead-letters.ts';
+import { buildOpenApiDocument } from './openapi.ts';
+import {
+  channelsUpdateSchema,
+  deadLettersQuerySchema,
+  deliveryIdParamsSchema,
+  devOutboxQuerySchema,
+  historyQuerySchema,
+  replayBodySchema,
+} from './schemas.ts';
+
+export interface RouteDeps {
+  verifier: InternalTokenVerifier;
+  db: Kysely<NotificationDatabase>;
+  readDb: Kysely<NotificationDatabase>;
+  platform: Platform;
+  logger: Logger;
+  devOutbox: boolean;
+  /** Look for work now (after a resend). */
+  wakeWorker(): void;
+}
+
+/** The caller must be a signed-in user (not the anonymous or a system subject). */
+function requireUser(res: Response): InternalClaims {
+  const caller = getCaller(res);
+  if (caller.sub === ANONYMOUS_SUBJECT || caller.sub.startsWith('system:')) throw problems.unauthenticated();
+  return caller;
+}
+
+function requireSupportStaff(res: Response): InternalClaims {
+  requireRole(res, 'support', 'admin');
+  return requireStepUp(res);
+}
+
+export function mountRoutes(app: Express, deps: RouteDeps): void {
+  const { db, readDb } = deps;
+  app.use(requireInternalCaller(deps.verifier));
+
+  const openApi = buildOpenApiDocument({ devOutbox: deps.devOutbox });
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApi);
+  });
+
+  app.get('/me/notifications', async (req, res) => {
+    const caller = requireUser(res);
+    const query = parseOrThrow(historyQuerySchema, req.query, 'query');
+    let q = readDb
+      .selectFrom('deliveries')
+      .select([
+        'id',
+        'seq',
+        'channel',
+        'template',
+        'category',
+        'status',
+        'attempts',
+        'created_at',
+        'sent_at',
+        'resend_of',
+      ])
+      .where('user_id', '=', caller.sub);
+    if (query.cursor) q = q.where('seq', '<', BigInt(query.cursor));
+    const rows = await q
+      .orderBy('seq', 'desc')
+      .limit(query.limit + 1)
+      .execute();
+    const page = rows.slice(0, query.limit);
+    res.json({
+      items: page.map((r) => ({
+        deliveryId: r.id,
+        channel: r.channel,
+        template: r.template,
+        category: r.category,
+        status: r.status,
+        attempts: r.attempts,
+        createdAt: r.created_at.toISOString(),
+        sentAt: r.sent_at?.toISOString() ?? null,
+        resendOf: r.resend_of,
+      })),
+      nextCursor: rows.length > query.limit ? String(page[page.length - 1]!.seq) : null,
+    });
+  });
+
+  app.get('/me/notification-preferences', async (_req, res) => {
+    const caller = requireUser(res);
+    res.json(describePreferences(await loadPreferences(readDb, caller.sub)));
+  });
+
+  app.put('/me/notification-preferences', async (req, res) => {
+    const caller = requireUser(res);
+    const update = parseOrThrow(preferencesUpdateSchema, req.body, 'body');
+    const saved = await db.transaction().execute(async (trx) => {
+      // Row lock on the user's preference rows: two concurrent PUTs apply one after the other.
+      const rows = await trx
+        .selectFrom('preferences')
+        .select(['category', 'email', 'sms', 'push'])
+        .where('user_id', '=', caller.sub)
+        .forUpdate()
+        .execute();
+      const current = effectivePreferences(rows);
+      const changes = applyPreferencesUpdate(current, update);
+      await savePreferences(trx, caller.sub, changes);
+      return { ...current, ...changes };
+    });
+    req.log.info({ userId: caller.sub }, 'notification preferences changed');
+    res.json(describePreferences(saved));
+  });
+
+  app.get('/me/notification-channels', async (_req, res) => {
+    const caller = requireUser(res);
+    const recipient = await findRecipient(readDb, caller.sub);
+    res.json({ phone: recipient?.phone ?? null, pushTokens: recipient?.pushTokens ?? [] });
+  });
+
+  app.put('/me/notification-channels', async (req, res) => {
+    const caller = requireUser(res);
+    const body = parseOrThrow(channelsUpdateSchema, req.body, 'body');
+    const recipient = await setRecipientChannels(db, caller.sub, {
+      ...(body.phone === undefined ? {} : { phone: body.phone }),
+      ...(body.pushTokens === undefined ? {} : { pushTokens: [...new Set(body.pushTokens)] }),
+    });
+    res.json({ phone: recipient.phone, pushTokens: recipient.pushTokens });
+  });
+
+  app.post('/admin/notifications/:deliveryId/resend', async (req, res) => {
+    const caller = requireSupportStaff(res);
+    const { deliveryId } = parseOrThrow(deliveryIdParamsSchema, req.params, 'params');
+    const original = await db
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('id', '=', deliveryId)
+      .executeTakeFirst();
+    if (!original) throw problems.notFound('No such delivery.');
+    if (original.sensitive) {
+      throw problems.conflict(
+        'Messages with one-time codes are never resent; the user must request a new code.',
+      );
+    }
+    if (original.status === 'pending' || original.status === 'sending') {
+      throw problems.conflict('The delivery is still in progress.');
+    }
+    const id = randomUUID();
+    await db
+      .insertInto('deliveries')
+      .values({
+        id,
+        user_id: original.user_id,
+        event_id: original.event_id,
+        event_type: original.event_type,
+        template: original.template,
+        category: original.category,
+        channel: original.channel,
+        recipient: original.recipient,
+        locale: original.locale,
+        subject: original.subject,
+        body_text: original.body_text,
+        body_html: original.body_html,
+        sensitive: false,
+        max_attempts: original.max_attempts,
+        resend_of: original.id,
+      })
+      .execute();
+    req.log.info({ deliveryId: id, resendOf: original.id, by: caller.sub }, 'delivery resent by support');
+    deps.wakeWorker();
+    res.status(202).json({ deliveryId: id, resendOf: original.id, status: 'pending' });
+  });
+
+  app.get('/admin/dead-letters', async (req, res) => {
+    requireSupportStaff(res);
+    const query = parseOrThrow(deadLettersQuerySchema, req.query, 'query');
+    if (query.service !== undefined && query.service !== 'notification') {
+      res.json({ items: [], nextCursor: null });
+      return;
+    }
+    res.json(await listServiceDeadLetters(readDb, query));
+  });
+
+  app.post('/admin/dead-letters/replay', async (req, res) => {
+    const caller = requireSupportStaff(res);
+    const body = parseOrThrow(replayBodySchema, req.body, 'body');
+    if (!('ids' in body) && body.service !== undefined && body.service !== 'notification') {
+      res.json({ replayed: [], failed: [] });
+      return;
+    }
+    const result = await replayServiceDeadLetters(
+      db,
+      deps.platform,
+      'ids' in body ? { ids: body.ids } : { topic: body.topic, ...(body.limit ? { limit: body.limit } : {}) },
+    );
+    req.log.info(
+      { by: caller.sub, replayed: result.replayed.length, failed: result.failed.length },
+      'dead letters replayed',
+    );
+    if (result.replayed.length > 0) deps.wakeWorker();
+    res.json(result);
+  });
+
+  if (deps.devOutbox) {
+    // Non-production only (the config refuses it in production): the messages as users would get them.
+    app.get('/dev/outbox', async (req, res) => {
+      const query = parseOrThrow(devOutboxQuerySchema, req.query, 'query');
+      let q = db.selectFrom('dev_outbox').select(['to', 'channel', 'subject', 'body', 'created_at']);
+      if (query.to !== undefined)
+        q = q.where((eb) => eb(eb.fn('lower', ['to']), '=', query.to!.toLowerCase()));
+      const rows = await q.orderBy('id', 'desc').limit(query.limit).execute();
+      res.json({
+        items: rows.map((r) => ({
+          to: r.to,
+          channel: r.channel,
+          subject: r.subject,
+          body: r.body,
+          createdAt: r.created_at.toISOString(),
+        })),
+      });
+    });
+  }
+}

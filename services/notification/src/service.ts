@@ -1,0 +1,74 @@
+/** notification as a ServiceModule: what the runtime needs to start it in any mode. */
+import { createOutboxRelay } from '@wallet/platform';
+import type { ServiceModule } from '@wallet/service-kit';
+import { configSchema, devOutboxEnabled, notificationProductionGuard, type Config } from './config.ts';
+import type { NotificationDatabase } from './db/schema.ts';
+import { migrations } from './db/migrations/index.ts';
+import { createDeliveryWorker } from './delivery/worker.ts';
+import { subscribeToDomainEvents } from './events/consumers.ts';
+import { mountRoutes } from './http/routes.ts';
+import { providersFromConfig } from './providers/index.ts';
+import { createTemplateRenderer } from './templates/renderer.ts';
+
+export const service: ServiceModule<NotificationDatabase, Config> = {
+  appId: 'notification',
+  configSchema,
+  migrations,
+  allowedCallers: ['api-gateway'],
+  productionGuard: notificationProductionGuard,
+  create(ctx) {
+    const { config, logger, platform } = ctx;
+    const { db, readDb } = ctx.database;
+    const devOutbox = devOutboxEnabled(config);
+    const renderer = createTemplateRenderer();
+    const providers = providersFromConfig(config, logger);
+    const worker = createDeliveryWorker({
+      db,
+      providers,
+      logger: logger.child({ component: 'delivery-worker' }),
+      metrics: ctx.metrics,
+      devOutbox,
+      batchSize: config.DELIVERY_BATCH_SIZE,
+      pollIntervalMs: config.DELIVERY_POLL_INTERVAL_MS,
+      leaseMs: config.DELIVERY_LEASE_MS,
+      timeoutMs: config.PROVIDER_TIMEOUT_MS,
+      retryBaseMs: config.DELIVERY_RETRY_BASE_MS,
+      retryMaxMs: config.DELIVERY_RETRY_MAX_MS,
+      ratePerSecond: {
+        email: config.EMAIL_RATE_PER_SECOND,
+        sms: config.SMS_RATE_PER_SECOND,
+        push: config.PUSH_RATE_PER_SECOND,
+      },
+    });
+    const relay = createOutboxRelay({
+      db,
+      platform,
+      logger: logger.child({ component: 'outbox-relay' }),
+      metrics: ctx.metrics.registry,
+      pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+    });
+    // Subscriptions before listening: daprd reads /dapr/subscribe once at start.
+    subscribeToDomainEvents({
+      platform,
+      db,
+      logger,
+      renderer,
+      providers,
+      maxAttempts: config.DELIVERY_MAX_ATTEMPTS,
+      onDeliveriesCreated: () => worker.wake(),
+    });
+    return Promise.resolve({
+      routes: (app) =>
+        mountRoutes(app, {
+          verifier: ctx.verifier,
+          db,
+          readDb,
+          platform,
+          logger,
+          devOutbox,
+          wakeWorker: () => worker.wake(),
+        }),
+      workers: [worker, { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() }],
+    });
+  },
+};
