@@ -112,7 +112,7 @@ function toDeadLetter(row: Selectable<DeadLettersTable>): DeadLetter {
   // jsonb read back from our own table, still parsed at the edge: a hand-edited row must not flow on unchecked.
   const event = cloudEventSchema.parse(row.event) as CloudEvent<unknown>;
   return {
-    id: row.id,
+    id: String(row.id),
     origin: row.origin,
     consumer: row.consumer,
     topic: row.topic,
@@ -155,7 +155,7 @@ export async function listDeadLetters<DB extends MessagingTables>(
   const page = rows.slice(0, limit);
   return {
     items: page.map(toDeadLetter),
-    nextCursor: rows.length > limit ? page[page.length - 1]!.id : null,
+    nextCursor: rows.length > limit ? String(page[page.length - 1]!.id) : null,
   };
 }
 
@@ -217,9 +217,9 @@ export async function replayDeadLetters<DB extends MessagingTables>(
         // Published first, marked second: a crash in between only replays it once more (harmless).
         await markReplayed(mdb, letter.id);
       }
-      result.replayed.push(row.id);
+      result.replayed.push(String(row.id));
     } catch (error) {
-      result.failed.push({ id: row.id, error: describeError(error).message });
+      result.failed.push({ id: String(row.id), error: describeError(error).message });
     }
   }
   return result;

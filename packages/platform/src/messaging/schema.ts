@@ -47,7 +47,10 @@ export interface InboxTable {
 }
 
 export interface DeadLettersTable {
-  /** bigint identity (read as a string); also the list cursor. */
+  /**
+   * bigint identity, also the list cursor. Read as a string by a default pg pool and as a bigint by
+   * the service kit's (int8 -> bigint); the functions here always hand it out as a string.
+   */
   id: Generated<string>;
   origin: DeadLetterOrigin;
   /** The app whose handling failed (for outbox rows: the publishing app). */

@@ -61,7 +61,8 @@ export const replayBodySchema = z.union([
   z
     .object({
       ids: z.array(z.string().min(1).max(40)).min(1).max(1000),
-      service: z.enum(DEAD_LETTER_SERVICES).optional(),
+      // Dead-letter ids are per service: ids without their service would replay unrelated messages elsewhere.
+      service: z.enum(DEAD_LETTER_SERVICES),
     })
     .strict(),
   z.object({ service: z.enum(DEAD_LETTER_SERVICES), topic: z.string().min(1).max(200).optional() }).strict(),

@@ -158,6 +158,8 @@ export const ROUTES: readonly RouteSpec[] = [
   }),
   route({ method: 'GET', path: '/v1/me/sessions', target: identity, access: 'user' }),
   route({ method: 'DELETE', path: '/v1/me/sessions/{id}', target: identity, access: 'user', audit: true }),
+  // Beyond API.md: revoke every session but the current one.
+  route({ method: 'DELETE', path: '/v1/me/sessions', target: identity, access: 'user', audit: true }),
   route({ method: 'GET', path: '/.well-known/jwks.json', target: identity, access: 'anonymous' }),
   // Wallets and money
   route({ method: 'GET', path: '/v1/wallets', target: ledger, access: 'user' }),
@@ -194,6 +196,10 @@ export const ROUTES: readonly RouteSpec[] = [
   // Notifications
   route({ method: 'GET', path: '/v1/me/notifications', target: notification, access: 'user' }),
   route({ method: 'PUT', path: '/v1/me/notification-preferences', target: notification, access: 'user' }),
+  // Beyond API.md: read preferences back, and the phone number and push tokens SMS and push need.
+  route({ method: 'GET', path: '/v1/me/notification-preferences', target: notification, access: 'user' }),
+  route({ method: 'GET', path: '/v1/me/notification-channels', target: notification, access: 'user' }),
+  route({ method: 'PUT', path: '/v1/me/notification-channels', target: notification, access: 'user', audit: true }),
   route({ method: 'GET', path: '/v1/dev/outbox', target: notification, access: 'anonymous', devOnly: true }),
   // Admin: role + step-up + audit (enforced by `route`)
   route({ method: 'GET', path: '/v1/admin/users', target: identity, access: 'support' }),
@@ -205,6 +211,14 @@ export const ROUTES: readonly RouteSpec[] = [
   route({ method: 'POST', path: '/v1/admin/dead-letters/replay', target: gateway, access: 'admin' }),
   route({ method: 'GET', path: '/v1/admin/audit-log', target: gateway, access: 'support' }),
   route({ method: 'GET', path: '/v1/admin/risk/flags', target: risk, access: 'support' }),
+  // Beyond API.md: the ledger's books check and the notification resend of API.md's notification section.
+  route({ method: 'GET', path: '/v1/admin/ledger/reconcile', target: ledger, access: 'support' }),
+  route({
+    method: 'POST',
+    path: '/v1/admin/notifications/{deliveryId}/resend',
+    target: notification,
+    access: 'support',
+  }),
   // The merged OpenAPI document
   route({ method: 'GET', path: '/v1/openapi.json', target: gateway, access: 'anonymous' }),
 ];
