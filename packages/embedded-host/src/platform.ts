@@ -25,7 +25,7 @@ import { service as risk } from '@wallet/risk';
 import { service as notification } from '@wallet/notification';
 import { service as apiGateway } from '@wallet/api-gateway';
 import { startEmbeddedPostgres } from './postgres.ts';
-import { loadOrCreateSecrets } from './secrets.ts';
+import { devJwks, loadOrCreateSecrets } from './secrets.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -120,7 +120,7 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {
       SERVICES.map((service) => service.migrate(databases[service.appId]!.ownerUrl, hostLogger.child({ app: service.appId }))),
     );
 
-    const jwks = JSON.stringify({ keys: Object.values(secrets.internalKeys).map((k) => k.publicJwk) });
+    const jwks = devJwks(secrets.internalKeys);
     for (const service of SERVICES) {
       const isGateway = service.appId === 'api-gateway';
       const env: NodeJS.ProcessEnv = {

@@ -20,16 +20,25 @@ export interface EmbeddedSecrets {
 
 const password = () => `dev_${randomBytes(18).toString('base64url')}`;
 
-async function generateSecrets(): Promise<EmbeddedSecrets> {
-  const databases = {} as EmbeddedSecrets['databases'];
+/** One ES256 key pair per app for the internal tokens, each private key marked dev-only. */
+export async function generateDevInternalKeys(): Promise<EmbeddedSecrets['internalKeys']> {
   const internalKeys = {} as EmbeddedSecrets['internalKeys'];
   for (const appId of APP_IDS) {
-    databases[appId] = { owner: password(), app: password() };
     const key = await generateInternalSigningKey(appId);
     // The marker makes a production process refuse this key (see the service kit's production guard).
     const privateJwk = { ...key.privateJwk, 'x-wallet-env': 'dev-only' } as JWK & { kid: string };
     internalKeys[appId] = { privateJwk, publicJwk: key.publicJwk };
   }
+  return internalKeys;
+}
+
+/** The JWKS every service verifies internal tokens with (all apps' public keys). */
+export function devJwks(internalKeys: EmbeddedSecrets['internalKeys']): string {
+  return JSON.stringify({ keys: Object.values(internalKeys).map((k) => k.publicJwk) });
+}
+
+/** A self-signed certificate for https://localhost (and 127.0.0.1, ::1), valid for a year. */
+export async function generateDevTlsCertificate(): Promise<EmbeddedSecrets['tls']> {
   const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
     keyType: 'ec',
     algorithm: 'sha256',
@@ -48,11 +57,17 @@ async function generateSecrets(): Promise<EmbeddedSecrets> {
       },
     ],
   });
+  return { key: pems.private, cert: pems.cert };
+}
+
+async function generateSecrets(): Promise<EmbeddedSecrets> {
+  const databases = {} as EmbeddedSecrets['databases'];
+  for (const appId of APP_IDS) databases[appId] = { owner: password(), app: password() };
   return {
     postgresAdminPassword: password(),
     databases,
-    internalKeys,
-    tls: { key: pems.private, cert: pems.cert },
+    internalKeys: await generateDevInternalKeys(),
+    tls: await generateDevTlsCertificate(),
   };
 }
 

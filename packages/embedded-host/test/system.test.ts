@@ -109,23 +109,23 @@ describe('system: money moves through the gateway', () => {
     expect(aliceWallet.currency).toBe('EUR');
     expect(aliceWallet.balance).toBe('0');
 
-    // The payment provider credits 500.00 EUR to Alice (signed webhook, idempotent on its event id).
+    // The payment provider credits 2,000.00 EUR to Alice (signed webhook, idempotent on its event id).
     const deposit = JSON.stringify({
       id: `evt_${randomUUID()}`,
       type: 'payment.succeeded',
-      data: { walletId: aliceWallet.walletId, amount: '50000', currency: 'EUR' },
+      data: { walletId: aliceWallet.walletId, amount: '200000', currency: 'EUR' },
     });
     const credited = await call('POST', '/v1/webhooks/payments', { raw: deposit, headers: { 'webhook-signature': signWebhook(deposit) } });
     expect(credited.status, JSON.stringify(credited.body)).toBeLessThan(300);
     const again = await call('POST', '/v1/webhooks/payments', { raw: deposit, headers: { 'webhook-signature': signWebhook(deposit) } });
     expect(again.status).toBeLessThan(500);
     const tampered = await call('POST', '/v1/webhooks/payments', {
-      raw: deposit.replace('50000', '90000'),
+      raw: deposit.replace('"amount":"200000"', '"amount":"900000"'),
       headers: { 'webhook-signature': signWebhook(deposit) },
     });
     expect(tampered.status).toBe(401);
     await waitFor(
-      async () => (await call<{ balance: string }>('GET', `/v1/wallets/${aliceWallet.walletId}`, { token: alice.token })).body.balance === '50000',
+      async () => (await call<{ balance: string }>('GET', `/v1/wallets/${aliceWallet.walletId}`, { token: alice.token })).body.balance === '200000',
       { what: 'the deposit on Alice’s balance' },
     );
 
@@ -157,7 +157,7 @@ describe('system: money moves through the gateway', () => {
     const bobAfter = await call<{ balance: string; available: string }>('GET', `/v1/wallets/${bobWallet.walletId}`, { token: bob.token });
     expect(bobAfter.body.balance).toBe('1050');
     const aliceAfter = await call<{ balance: string }>('GET', `/v1/wallets/${aliceWallet.walletId}`, { token: alice.token });
-    expect(aliceAfter.body.balance).toBe('48950');
+    expect(aliceAfter.body.balance).toBe('198950');
 
     // Bob cannot spend from Alice's wallet.
     const theft = await call('POST', '/v1/transfers', {
@@ -167,7 +167,7 @@ describe('system: money moves through the gateway', () => {
     });
     expect([403, 404]).toContain(theft.status);
 
-    // 1,000.00 EUR or more needs a stepped-up session.
+    // 1,000.00 EUR or more needs a stepped-up session (Alice can afford it).
     const large = await call<{ type: string }>('POST', '/v1/transfers', {
       token: alice.token,
       body: { ...transfer, amount: '100000' },
