@@ -9,3 +9,4 @@ export * from './readiness.ts';
 export * from './runtime.ts';
 export * from './shutdown.ts';
 export * from './provision.ts';
+export * from './openapi.ts';

@@ -8,28 +8,13 @@ import type { Request } from 'express';
 import { ANONYMOUS_SUBJECT, INTERNAL_TOKEN_HEADER, type AppId } from '@wallet/contracts';
 import type { Platform } from '@wallet/platform';
 import type { InternalTokenSigner, Logger } from '@wallet/service-kit';
+import { problemJsonSchema } from '@wallet/service-kit';
 import { z } from 'zod';
 import { auditEntrySchema, auditQuerySchema } from '../audit/audit-log.ts';
 import { ROUTES } from './route-table.ts';
 import { replayBodySchema, webLoginAnswerSchema, webLoginSchema } from './local-routes.ts';
 
 type JsonObject = Record<string, unknown>;
-
-const problemSchema = {
-  type: 'object',
-  required: ['type', 'title', 'status'],
-  properties: {
-    type: { type: 'string', format: 'uri' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    detail: { type: 'string' },
-    instance: { type: 'string' },
-    errors: {
-      type: 'array',
-      items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } },
-    },
-  },
-};
 
 const problem = (description: string) => ({
   description,
@@ -126,7 +111,7 @@ export function gatewayOpenApi(): JsonObject {
         get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } },
       },
     },
-    components: { schemas: { Problem: problemSchema } },
+    components: { schemas: { Problem: problemJsonSchema } },
   };
 }
 
@@ -213,7 +198,7 @@ export function mergeOpenApi(
     servers: [{ url: '/' }],
     paths,
     components: {
-      schemas: { Problem: problemSchema, ...schemas },
+      schemas: { Problem: problemJsonSchema, ...schemas },
       responses,
       parameters,
       securitySchemes: {

@@ -1,6 +1,7 @@
 /** identity's OpenAPI 3.1 document (public paths, with `/v1`), built from the zod schemas it parses with. */
 import { z } from 'zod';
 import * as s from './schemas.ts';
+import { problemJsonSchema } from '@wallet/service-kit';
 
 type Schema = z.ZodType;
 
@@ -298,24 +299,7 @@ export function openApiDocument(): Record<string, unknown> {
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
       schemas: {
-        Problem: {
-          type: 'object',
-          required: ['type', 'title', 'status'],
-          properties: {
-            type: { type: 'string', format: 'uri' },
-            title: { type: 'string' },
-            status: { type: 'integer' },
-            detail: { type: 'string' },
-            instance: { type: 'string' },
-            errors: {
-              type: 'array',
-              items: {
-                type: 'object',
-                properties: { field: { type: 'string' }, message: { type: 'string' } },
-              },
-            },
-          },
-        },
+        Problem: problemJsonSchema,
       },
       responses: {
         Problem: {

@@ -1,4 +1,5 @@
 /** wallet-ledger's OpenAPI 3.1 document: public paths (with `/v1`), schemas generated from the zod schemas. */
+import { problemJsonSchema } from '@wallet/service-kit';
 import { z } from 'zod';
 import {
   adjustmentBody,
@@ -12,7 +13,10 @@ import {
 type JsonObject = Record<string, unknown>;
 
 const schema = (s: z.ZodType): JsonObject => {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as JsonObject;
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(s, {
+    io: 'input',
+    unrepresentable: 'any',
+  }) as JsonObject;
   return rest;
 };
 
@@ -49,32 +53,69 @@ const idempotent = {
 };
 const json = (s: JsonObject) => ({ content: { 'application/json': { schema: s } } });
 const ok = (description: string, s: JsonObject) => ({ description, ...json(s) });
-const walletIdParam = { name: 'walletId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
-const transferIdParam = { name: 'transferId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const walletIdParam = {
+  name: 'walletId',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', format: 'uuid' },
+};
+const transferIdParam = {
+  name: 'transferId',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', format: 'uuid' },
+};
 
 let cached: JsonObject | undefined;
 
 export function buildOpenApiDocument(): JsonObject {
   cached ??= {
     openapi: '3.1.0',
-    info: { title: 'wallet-ledger', version: '1.0.0', description: 'Wallets, transfers, refunds, withdrawals, deposits.' },
+    info: {
+      title: 'wallet-ledger',
+      version: '1.0.0',
+      description: 'Wallets, transfers, refunds, withdrawals, deposits.',
+    },
     paths: {
       '/v1/wallets': {
-        get: { summary: "The caller's wallets", responses: { '200': ok('Wallets', { type: 'object', properties: { items: { type: 'array', items: wallet } } }), ...problems } },
-        post: { summary: 'Open a wallet', requestBody: { required: true, ...json(schema(openWalletBody)) }, responses: { '201': ok('Opened', wallet), '409': problem('Already open'), ...problems } },
+        get: {
+          summary: "The caller's wallets",
+          responses: {
+            '200': ok('Wallets', { type: 'object', properties: { items: { type: 'array', items: wallet } } }),
+            ...problems,
+          },
+        },
+        post: {
+          summary: 'Open a wallet',
+          requestBody: { required: true, ...json(schema(openWalletBody)) },
+          responses: { '201': ok('Opened', wallet), '409': problem('Already open'), ...problems },
+        },
       },
       '/v1/wallets/{walletId}': {
         get: {
           summary: 'A wallet, now or at a point in time',
-          parameters: [walletIdParam, { name: 'at', in: 'query', schema: { type: 'string', format: 'date-time' } }],
+          parameters: [
+            walletIdParam,
+            { name: 'at', in: 'query', schema: { type: 'string', format: 'date-time' } },
+          ],
           responses: { '200': ok('Wallet', wallet), ...problems },
         },
       },
       '/v1/wallets/{walletId}/transactions': {
         get: {
           summary: 'History, newest first',
-          parameters: [walletIdParam, { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200 } }, { name: 'cursor', in: 'query', schema: { type: 'string' } }],
-          responses: { '200': ok('Page of history', { type: 'object', properties: { items: { type: 'array' }, nextCursor: { type: ['string', 'null'] } } }), ...problems },
+          parameters: [
+            walletIdParam,
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200 } },
+            { name: 'cursor', in: 'query', schema: { type: 'string' } },
+          ],
+          responses: {
+            '200': ok('Page of history', {
+              type: 'object',
+              properties: { items: { type: 'array' }, nextCursor: { type: ['string', 'null'] } },
+            }),
+            ...problems,
+          },
         },
       },
       '/v1/transfers': {
@@ -82,18 +123,39 @@ export function buildOpenApiDocument(): JsonObject {
           summary: 'Transfer between wallets',
           parameters: [idempotencyKey],
           requestBody: { required: true, ...json(schema(transferBody)) },
-          responses: { '201': ok('Completed', { type: 'object', required: ['transferId', 'status'], properties: { transferId: { type: 'string' }, status: { const: 'completed' } } }), ...problems, ...idempotent, '503': problem('Risk unavailable above the fail-open amount') },
+          responses: {
+            '201': ok('Completed', {
+              type: 'object',
+              required: ['transferId', 'status'],
+              properties: { transferId: { type: 'string' }, status: { const: 'completed' } },
+            }),
+            ...problems,
+            ...idempotent,
+            '503': problem('Risk unavailable above the fail-open amount'),
+          },
         },
       },
       '/v1/transfers/{transferId}': {
-        get: { summary: 'A transfer with its refunds', parameters: [transferIdParam], responses: { '200': ok('Transfer', { type: 'object' }), ...problems } },
+        get: {
+          summary: 'A transfer with its refunds',
+          parameters: [transferIdParam],
+          responses: { '200': ok('Transfer', { type: 'object' }), ...problems },
+        },
       },
       '/v1/transfers/{transferId}/refunds': {
         post: {
           summary: 'Refund (part of) a transfer',
           parameters: [transferIdParam, idempotencyKey],
           requestBody: { required: true, ...json(schema(refundBody)) },
-          responses: { '201': ok('Refunded', { type: 'object', required: ['refundId'], properties: { refundId: { type: 'string' } } }), ...problems, ...idempotent },
+          responses: {
+            '201': ok('Refunded', {
+              type: 'object',
+              required: ['refundId'],
+              properties: { refundId: { type: 'string' } },
+            }),
+            ...problems,
+            ...idempotent,
+          },
         },
       },
       '/v1/withdrawals': {
@@ -101,11 +163,22 @@ export function buildOpenApiDocument(): JsonObject {
           summary: 'Withdraw to a payout destination (step-up required)',
           parameters: [idempotencyKey],
           requestBody: { required: true, ...json(schema(withdrawalBody)) },
-          responses: { '202': ok('Held, pending payout', { type: 'object', required: ['withdrawalId', 'status'], properties: { withdrawalId: { type: 'string' }, status: { const: 'pending' } } }), ...problems, ...idempotent },
+          responses: {
+            '202': ok('Held, pending payout', {
+              type: 'object',
+              required: ['withdrawalId', 'status'],
+              properties: { withdrawalId: { type: 'string' }, status: { const: 'pending' } },
+            }),
+            ...problems,
+            ...idempotent,
+          },
         },
       },
       '/v1/webhooks/payments': {
-        post: { summary: 'Payment-provider events (signature checked by the gateway)', responses: { '200': ok('Applied or duplicate', { type: 'object' }), ...problems } },
+        post: {
+          summary: 'Payment-provider events (signature checked by the gateway)',
+          responses: { '200': ok('Applied or duplicate', { type: 'object' }), ...problems },
+        },
       },
       '/v1/admin/adjustments': {
         post: {
@@ -116,32 +189,39 @@ export function buildOpenApiDocument(): JsonObject {
         },
       },
       '/v1/admin/ledger/reconcile': {
-        get: { summary: 'Prove the books (support/admin, step-up)', responses: { '200': ok('Report', { type: 'object', properties: { ok: { type: 'boolean' } } }), ...problems } },
+        get: {
+          summary: 'Prove the books (support/admin, step-up)',
+          responses: {
+            '200': ok('Report', { type: 'object', properties: { ok: { type: 'boolean' } } }),
+            ...problems,
+          },
+        },
       },
       '/v1/admin/dead-letters': {
-        get: { summary: "The ledger's dead letters", responses: { '200': ok('Page', { type: 'object' }), ...problems } },
+        get: {
+          summary: "The ledger's dead letters",
+          responses: { '200': ok('Page', { type: 'object' }), ...problems },
+        },
       },
       '/v1/admin/dead-letters/replay': {
-        post: { summary: 'Replay dead letters', requestBody: { required: true, ...json(schema(replayBody)) }, responses: { '200': ok('Result', { type: 'object' }), ...problems } },
+        post: {
+          summary: 'Replay dead letters',
+          requestBody: { required: true, ...json(schema(replayBody)) },
+          responses: { '200': ok('Result', { type: 'object' }), ...problems },
+        },
       },
     },
     components: {
       parameters: {
-        IdempotencyKey: { name: 'Idempotency-Key', in: 'header', required: true, schema: { type: 'string', minLength: 1, maxLength: 255 } },
+        IdempotencyKey: {
+          name: 'Idempotency-Key',
+          in: 'header',
+          required: true,
+          schema: { type: 'string', minLength: 1, maxLength: 255 },
+        },
       },
       schemas: {
-        Problem: {
-          type: 'object',
-          required: ['type', 'title', 'status'],
-          properties: {
-            type: { type: 'string', format: 'uri' },
-            title: { type: 'string' },
-            status: { type: 'integer' },
-            detail: { type: 'string' },
-            instance: { type: 'string' },
-            errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
-          },
-        },
+        Problem: problemJsonSchema,
       },
     },
   };
