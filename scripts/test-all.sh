@@ -16,7 +16,8 @@ fi
 export PATH="$ROOT/node_modules/.bin:$PATH"
 echo "node $(node --version), npm $(npm --version)"
 
-PARTS="${INFRA_PARTS:-postgres redis}"
+# Every suite runs in CI: the Dapr contract suites need both brokers, sentry and daprd (built once, cached).
+PARTS="${INFRA_PARTS:-postgres replica pgbouncer redis rabbitmq kafka sentry}"
 step "infrastructure: $PARTS"
 bash infra/local.sh up $PARTS
 eval "$(bash infra/local.sh env)"

@@ -123,6 +123,9 @@ async function readBodyText(response: Response): Promise<string> {
   }
 }
 
+/** The ETag of a key that does not exist yet in the Redis state store (its versions start at 1). */
+const ABSENT_KEY_ETAG = '0';
+
 /** An ETag precondition failure as daprd reports it: 409 mismatch, 412, or 400 for an ETag the store cannot parse. */
 function isEtagFailure(status: number, bodyText: string): boolean {
   if (status === 409 || status === 412) return true;
@@ -203,10 +206,13 @@ export function createDaprPlatform(options: DaprPlatformOptions): DaprPlatform {
         throw new TypeError(`state.set ${key}: value is not JSON-serialisable`);
       const item: Record<string, unknown> = { key, value };
       if (etag !== undefined) {
-        // first-write concurrency makes the store enforce the precondition; with no etag it means
-        // "only if absent" (the Dapr state conformance suite's first-write-without-etag case).
+        // first-write concurrency makes the store enforce the precondition. "Only if absent" (etag
+        // null) is sent as ETag "0": the version the Redis store (our `statestore`) gives an absent
+        // key, so a taken key is an ETag mismatch (409, not retried). Sent without an ETag, real
+        // daprd + Redis refuses a taken key with a plain 500 that the resiliency policy retries for
+        // about 2 s and that is not recognisable as a conflict (seen in test/dapr).
         item['options'] = { concurrency: 'first-write', consistency: 'strong' };
-        if (etag !== null) item['etag'] = etag;
+        item['etag'] = etag ?? ABSENT_KEY_ETAG;
       }
       if (ttlSeconds !== undefined) item['metadata'] = { ttlInSeconds: String(ttlSeconds) };
       const headers = sidecarHeaders();

@@ -111,10 +111,17 @@ function calleeApp(): express.Express {
   return app;
 }
 
+/** Which app id plays each role; a transport may map roles onto fewer apps (daprd: two sidecars). */
+export type ContractApps = Record<keyof typeof CONTRACT_APPS, string>;
+
 export function runPlatformContract(
   makePlatforms: MakeContractPlatforms,
-  options: { label?: string } = {},
+  options: { label?: string; apps?: Partial<ContractApps> } = {},
 ): void {
+  const apps: ContractApps = { ...CONTRACT_APPS, ...options.apps };
+  if (apps.consumerA === apps.consumerB) {
+    throw new Error('runPlatformContract: consumerA and consumerB must be different apps (fan-out)');
+  }
   const run = randomBytes(4).toString('hex');
   const topic = (name: string): string => `contract.${run}.${name}`;
   const T = {
@@ -139,11 +146,11 @@ export function runPlatformContract(
   const thrownAttempts = new Map<string, number>();
 
   const setup: ContractSetup = {
-    appIds: Object.values(CONTRACT_APPS),
-    httpApps: { [CONTRACT_APPS.callee]: calleeApp() },
+    appIds: [...new Set(Object.values(apps))],
+    httpApps: { [apps.callee]: calleeApp() },
     subscribe(platforms) {
-      const a = platforms[CONTRACT_APPS.consumerA]!;
-      const b = platforms[CONTRACT_APPS.consumerB]!;
+      const a = platforms[apps.consumerA]!;
+      const b = platforms[apps.consumerB]!;
       a.subscribe(
         T.fanOut,
         recorder(seen.fanOutA, () => 'SUCCESS'),
@@ -191,7 +198,7 @@ export function runPlatformContract(
       if (!p) throw new Error(`harness gave no platform for ${appId}`);
       return p;
     };
-    const publisher = (): Platform => platform(CONTRACT_APPS.publisher);
+    const publisher = (): Platform => platform(apps.publisher);
     const eventId = (name: string): string => `${run}-${name}-${randomBytes(3).toString('hex')}`;
     const publishTo = async (
       to: string,
@@ -200,7 +207,7 @@ export function runPlatformContract(
     ): Promise<void> => {
       await publisher().publish(
         to,
-        { type: 'wallet.contract.probe.v1', source: CONTRACT_APPS.publisher, data },
+        { type: 'wallet.contract.probe.v1', source: apps.publisher, data },
         { id },
       );
     };
@@ -230,7 +237,7 @@ export function runPlatformContract(
         const before = Date.now();
         await publisher().publish(
           T.fanOut,
-          { type: 'wallet.contract.envelope.v1', source: CONTRACT_APPS.publisher, data },
+          { type: 'wallet.contract.envelope.v1', source: apps.publisher, data },
           { id, traceparent, partitionKey: 'w-1' },
         );
         const atA = await until('consumer A to receive the event', () => seen.fanOutA.first(id));
@@ -239,7 +246,7 @@ export function runPlatformContract(
           specversion: '1.0',
           id,
           type: 'wallet.contract.envelope.v1',
-          source: CONTRACT_APPS.publisher,
+          source: apps.publisher,
           data,
           traceparent,
           topic: T.fanOut,
@@ -270,7 +277,7 @@ export function runPlatformContract(
         expect(dead).toMatchObject({
           id,
           type: 'wallet.contract.probe.v1',
-          source: CONTRACT_APPS.publisher,
+          source: apps.publisher,
           data: { step: 'exhaust' },
         });
         if (env.exactDeliveryCounts) {
@@ -300,7 +307,7 @@ export function runPlatformContract(
         await expect(
           publisher().publish(T.fanOut, {
             type: 'wallet.contract.probe.v1',
-            source: CONTRACT_APPS.publisher,
+            source: apps.publisher,
             data: 'text',
           }),
         ).rejects.toThrow(TypeError);
@@ -311,7 +318,7 @@ export function runPlatformContract(
       it('passes method, path, query, headers and a JSON body, and returns status, headers and JSON intact', async () => {
         const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
         const answer = await publisher().invoke({
-          appId: CONTRACT_APPS.callee,
+          appId: apps.callee,
           method: 'POST',
           path: '/echo?currency=EUR&limit=2',
           headers: { 'x-request-id': 'req-1', traceparent },
@@ -333,7 +340,7 @@ export function runPlatformContract(
 
       it('passes a problem+json 422 through intact instead of throwing', async () => {
         const answer = await publisher().invoke({
-          appId: CONTRACT_APPS.callee,
+          appId: apps.callee,
           method: 'GET',
           path: '/problem',
         });
@@ -349,10 +356,10 @@ export function runPlatformContract(
       });
 
       it('returns text bodies as text and empty bodies as undefined', async () => {
-        const text = await publisher().invoke({ appId: CONTRACT_APPS.callee, method: 'GET', path: '/text' });
+        const text = await publisher().invoke({ appId: apps.callee, method: 'GET', path: '/text' });
         expect(text).toMatchObject({ status: 200, body: 'plain words' });
         const empty = await publisher().invoke({
-          appId: CONTRACT_APPS.callee,
+          appId: apps.callee,
           method: 'DELETE',
           path: '/empty',
         });
@@ -362,13 +369,13 @@ export function runPlatformContract(
 
       it('throws InvocationError(timeout) when the callee does not answer in time', async () => {
         const call = publisher().invoke({
-          appId: CONTRACT_APPS.callee,
+          appId: apps.callee,
           method: 'GET',
           path: '/slow',
           timeoutMs: 300,
         });
         await expect(call).rejects.toBeInstanceOf(InvocationError);
-        await expect(call).rejects.toMatchObject({ reason: 'timeout', appId: CONTRACT_APPS.callee });
+        await expect(call).rejects.toMatchObject({ reason: 'timeout', appId: apps.callee });
       });
 
       it('throws InvocationError when the app does not exist', async () => {
@@ -384,7 +391,7 @@ export function runPlatformContract(
 
     describe('state', () => {
       const key = (name: string): string => `contract-${run}-${name}`;
-      const store = () => platform(CONTRACT_APPS.consumerA).state;
+      const store = () => platform(apps.consumerA).state;
 
       it('sets, gets and deletes a JSON value', async () => {
         const k = key('roundtrip');

@@ -253,7 +253,14 @@ describe('state', () => {
           options: { concurrency: 'first-write', consistency: 'strong' },
         },
       ],
-      [{ key: 'c', value: { v: 3 }, options: { concurrency: 'first-write', consistency: 'strong' } }],
+      [
+        {
+          key: 'c',
+          value: { v: 3 },
+          etag: '0',
+          options: { concurrency: 'first-write', consistency: 'strong' },
+        },
+      ],
     ]);
   });
 
