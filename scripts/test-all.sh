@@ -27,9 +27,13 @@ step "lint"
 npm run lint
 step "typecheck"
 npm run typecheck
+step "Helm chart: lint, render, Kubernetes and Dapr schemas, policy (every values file)"
+chart_status=0
+bash scripts/verify-chart.sh || chart_status=$?
 step "tests"
 rm -f packages/*/.test-results.json services/*/.test-results.json
 status=0
 npm test || status=$?
 node scripts/test-summary.ts || status=1
+[ "$chart_status" -eq 0 ] || { echo "chart verification failed"; status=1; }
 exit "$status"
