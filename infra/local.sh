@@ -299,6 +299,9 @@ up_pgbouncer() {
     for s in "${SERVICES[@]}"; do
       echo "$(svc_db "$s") = host=$HOST port=$PG_PORT dbname=$(svc_db "$s")"
     done
+    # Any other database (the test harness provisions one per suite) is reached the same way; roles not
+    # in the auth file are looked up through auth_query, so a suite's fresh roles work through it too.
+    echo "* = host=$HOST port=$PG_PORT"
     cat <<EOF
 
 [pgbouncer]
@@ -307,6 +310,8 @@ listen_port = $PGBOUNCER_PORT
 unix_socket_dir =
 auth_type = scram-sha-256
 auth_file = $users
+auth_user = $PG_ADMIN_USER
+auth_query = SELECT usename, passwd FROM pg_shadow WHERE usename = \$1
 pool_mode = transaction
 max_client_conn = 1000
 default_pool_size = 20

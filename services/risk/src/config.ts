@@ -1,0 +1,13 @@
+/** risk configuration: the runtime keys every service has, plus its own. */
+import { runtimeEnvSchema } from '@wallet/service-kit';
+import { z } from 'zod';
+
+export const configSchema = runtimeEnvSchema.extend({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3103),
+  /** An assessment not answered within this budget answers 503; the caller applies its failure policy. */
+  RISK_ASSESSMENT_BUDGET_MS: z.coerce.number().int().min(5).max(10_000).default(150),
+  /** How long a replica keeps the rules in force before re-reading the overrides. */
+  RISK_RULES_CACHE_MS: z.coerce.number().int().min(0).max(300_000).default(5_000),
+});
+
+export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,224 @@
+/** Stores every assessment with its inputs, rule version and outcome; flags go out through the outbox. */
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import { enqueueEvent } from '@wallet/platform';
+import type { Reason } from '../domain/scoring.ts';
+import type { RiskDatabase } from './schema.ts';
+
+export interface AssessmentRecord {
+  id: string;
+  userId: string;
+  action: string;
+  amount: bigint | null;
+  currency: string | null;
+  counterparty: string | null;
+  sessionId: string | null;
+  deviceId: string | null;
+  ip: string | null;
+  caller: string;
+  acr: string;
+  decision: 'allow' | 'challenge' | 'deny';
+  score: number;
+  reasons: Reason[];
+  signals: unknown;
+  rulesVersion: string;
+  createdAt: Date;
+}
+
+function assessmentRow(record: AssessmentRecord) {
+  return {
+    id: record.id,
+    user_id: record.userId,
+    action: record.action,
+    amount: record.amount === null ? null : record.amount.toString(),
+    currency: record.currency,
+    counterparty: record.counterparty,
+    session_id: record.sessionId,
+    device_id: record.deviceId,
+    ip: record.ip,
+    caller: record.caller,
+    acr: record.acr,
+    decision: record.decision,
+    score: record.score,
+    reasons: JSON.stringify(record.reasons),
+    signals: JSON.stringify(record.signals, (_key, value: unknown) =>
+      typeof value === 'bigint' ? value.toString() : value,
+    ),
+    rules_version: record.rulesVersion,
+    created_at: record.createdAt,
+  };
+}
+
+/**
+ * One INSERT when nothing is flagged (the hot path); with a flag, the assessment, the flag and its
+ * `anomaly.flagged` outbox row commit together. A user who already has an open flag younger than the
+ * cool-down gets no new one (a burst of denied attempts is one alert, not fifty); the assessment is
+ * stored either way. Returns the flag id when one was raised.
+ */
+export async function storeAssessment(
+  db: Kysely<RiskDatabase>,
+  record: AssessmentRecord,
+  options: { flag: boolean; flagCooldownMinutes: number; traceparent?: string | undefined },
+): Promise<string | null> {
+  if (!options.flag) {
+    await db.insertInto('assessments').values(assessmentRow(record)).execute();
+    return null;
+  }
+  const flagId = randomUUID();
+  return db.transaction().execute(async (trx) => {
+    await trx.insertInto('assessments').values(assessmentRow(record)).execute();
+    // Serialises the check-then-insert per user, so concurrent denials raise one flag.
+    await sql`select pg_advisory_xact_lock(hashtext(${`risk.flag:${record.userId}`}))`.execute(trx);
+    const since = new Date(record.createdAt.getTime() - options.flagCooldownMinutes * 60_000);
+    const recent = await trx
+      .selectFrom('anomaly_flags')
+      .select('id')
+      .where('user_id', '=', record.userId)
+      .where('status', '=', 'open')
+      .where('created_at', '>', since)
+      .limit(1)
+      .executeTakeFirst();
+    if (recent) return null;
+    await trx
+      .insertInto('anomaly_flags')
+      .values({
+        id: flagId,
+        user_id: record.userId,
+        assessment_id: record.id,
+        action: record.action,
+        score: record.score,
+        reasons: JSON.stringify(record.reasons),
+        created_at: record.createdAt,
+      })
+      .execute();
+    await enqueueEvent(trx, {
+      name: 'anomalyFlagged',
+      data: {
+        flagId,
+        userId: record.userId,
+        assessmentId: record.id,
+        action: record.action,
+        score: record.score,
+        reasons: record.reasons,
+        occurredAt: record.createdAt.toISOString(),
+      },
+      partitionKey: record.userId,
+      ...(options.traceparent ? { traceparent: options.traceparent } : {}),
+    });
+    return flagId;
+  });
+}
+
+export interface FlagView {
+  flagId: string;
+  userId: string;
+  assessmentId: string | null;
+  action: string;
+  score: number;
+  reasons: unknown;
+  status: 'open' | 'closed';
+  createdAt: string;
+  closedBy: string | null;
+  closedAt: string | null;
+  closeNote: string | null;
+}
+
+type FlagRow = {
+  id: string;
+  user_id: string;
+  assessment_id: string | null;
+  action: string;
+  score: number;
+  reasons: unknown;
+  status: 'open' | 'closed';
+  created_at: Date;
+  closed_by: string | null;
+  closed_at: Date | null;
+  close_note: string | null;
+};
+
+function flagView(r: FlagRow): FlagView {
+  return {
+    flagId: r.id,
+    userId: r.user_id,
+    assessmentId: r.assessment_id,
+    action: r.action,
+    score: r.score,
+    reasons: r.reasons,
+    status: r.status,
+    createdAt: r.created_at.toISOString(),
+    closedBy: r.closed_by,
+    closedAt: r.closed_at?.toISOString() ?? null,
+    closeNote: r.close_note,
+  };
+}
+
+/** Closes an open flag (support reviewed it); returns undefined when there is no such flag. */
+export async function closeFlag(
+  db: Kysely<RiskDatabase>,
+  input: { flagId: string; closedBy: string; note: string | null },
+): Promise<FlagView | undefined> {
+  const updated = await db
+    .updateTable('anomaly_flags')
+    .set({ status: 'closed', closed_by: input.closedBy, closed_at: sql<Date>`now()`, close_note: input.note })
+    .where('id', '=', input.flagId)
+    .where('status', '=', 'open')
+    .returningAll()
+    .executeTakeFirst();
+  if (updated) return flagView(updated);
+  const existing = await db
+    .selectFrom('anomaly_flags')
+    .selectAll()
+    .where('id', '=', input.flagId)
+    .executeTakeFirst();
+  return existing ? flagView(existing) : undefined;
+}
+
+export async function listFlags(
+  db: Kysely<RiskDatabase>,
+  options: {
+    limit: number;
+    cursor?: string | undefined;
+    userId?: string | undefined;
+    status?: 'open' | 'closed' | undefined;
+  },
+): Promise<{ items: FlagView[]; nextCursor: string | null }> {
+  let query = db.selectFrom('anomaly_flags').selectAll();
+  if (options.userId !== undefined) query = query.where('user_id', '=', options.userId);
+  if (options.status !== undefined) query = query.where('status', '=', options.status);
+  if (options.cursor !== undefined) query = query.where('seq', '<', BigInt(options.cursor));
+  const rows = await query
+    .orderBy('seq', 'desc')
+    .limit(options.limit + 1)
+    .execute();
+  const page = rows.slice(0, options.limit);
+  return {
+    items: page.map(flagView),
+    nextCursor: rows.length > options.limit ? page[page.length - 1]!.seq.toString() : null,
+  };
+}
+
+/** One stored assessment, as support reads it to understand a decision. */
+export async function findAssessment(db: Kysely<RiskDatabase>, id: string) {
+  const row = await db.selectFrom('assessments').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    assessmentId: row.id,
+    userId: row.user_id,
+    action: row.action,
+    amount: row.amount,
+    currency: row.currency,
+    counterparty: row.counterparty,
+    sessionId: row.session_id,
+    deviceId: row.device_id,
+    ip: row.ip,
+    caller: row.caller,
+    acr: row.acr,
+    decision: row.decision,
+    score: row.score,
+    reasons: row.reasons,
+    signals: row.signals,
+    rulesVersion: row.rules_version,
+    createdAt: row.created_at.toISOString(),
+  };
+}

@@ -1,0 +1,221 @@
+/**
+ * The rule set as data: which signals exist, what each one scores, and the thresholds that turn a score
+ * into a decision. Defaults ship in `rules.default.ts` (versioned); admins layer overrides on top (stored
+ * and audited in the database). Everything is parsed here, so a bad override is refused before it is
+ * ever used.
+ */
+import { z } from 'zod';
+import { CURRENCY_EXPONENTS } from '@wallet/contracts';
+
+/** A non-negative amount of minor units, kept as a decimal string in JSON (never a float). */
+const minorUnits = z.string().regex(/^(0|[1-9][0-9]{0,29})$/, 'decimal string of integer minor units');
+const currencyCode = z.string().refine((c) => Object.hasOwn(CURRENCY_EXPONENTS, c), 'unsupported currency');
+const score = z.number().int().min(0).max(100);
+
+export const ACTIONS = ['transfer', 'withdrawal', 'refund', 'login', 'payout-destination'] as const;
+export type RiskAction = (typeof ACTIONS)[number];
+const actionList = z.array(z.enum(ACTIONS));
+
+export const WINDOWS = ['10m', '1h', '24h'] as const;
+export type VelocityWindow = (typeof WINDOWS)[number];
+export const SCOPES = ['user', 'device', 'ip'] as const;
+export type VelocityScope = (typeof SCOPES)[number];
+
+/** What a fired rule contributes: its points, whether it is a strong signal, whether a step-up clears it. */
+const signalWeight = z.strictObject({
+  score,
+  /** Strong signals are the ones whose combination can deny. */
+  strong: z.boolean(),
+  /** Whether a stepped-up session (acr aal2) neutralises this signal. */
+  stepUpClears: z.boolean(),
+});
+
+const currencyPolicy = z.strictObject({
+  /** At or above: at least a challenge (step-up). */
+  largeAmount: minorUnits,
+  /** Above: a step-up no longer suffices on its own. */
+  stepUpCeiling: minorUnits,
+  /** A new device or a young session moving at least this much is a signal. */
+  riskyAmountOnNewContext: minorUnits,
+});
+
+const windowLimit = z.strictObject({
+  maxCount: z.number().int().min(1),
+  /** Per currency; a currency without an entry is not sum-limited in this window. */
+  maxSum: z.record(currencyCode, minorUnits).default({}),
+});
+
+const scopeLimits = z.strictObject({
+  '10m': windowLimit,
+  '1h': windowLimit,
+  '24h': windowLimit,
+});
+
+export const ruleSetSchema = z.strictObject({
+  version: z.string().min(1).max(64),
+  /** The currency the default policy is written in (EUR unless configured). */
+  platformCurrency: currencyCode,
+  decision: z.strictObject({
+    /** Score at or above which a step-up is needed. */
+    challengeAt: score,
+    /** Score at or above which a combination of strong signals denies. */
+    denyAt: score,
+    /** Strong signals (distinct rules) needed, with at least one a step-up cannot clear, to deny. */
+    denyMinStrongSignals: z.number().int().min(1).max(10),
+    /** Score at or above which an anomaly flag is raised (every deny raises one too). */
+    flagAt: score,
+    /** While a user has an open flag younger than this, further assessments do not raise another. */
+    flagCooldownMinutes: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 60),
+  }),
+  amount: z.strictObject({
+    enabled: z.boolean(),
+    actions: actionList,
+    currencies: z.record(currencyCode, currencyPolicy),
+    large: signalWeight,
+    aboveCeiling: signalWeight,
+    /** A currency without a policy is treated as large: fail safe, never silently unlimited. */
+    unknownCurrency: signalWeight,
+  }),
+  velocity: z.strictObject({
+    enabled: z.boolean(),
+    actions: actionList,
+    limits: z.strictObject({ user: scopeLimits, device: scopeLimits, ip: scopeLimits }),
+    /** "Far over the limit": this many times a limit or more. */
+    severeFactor: z.number().int().min(2).max(100),
+    exceeded: signalWeight,
+    severe: signalWeight,
+  }),
+  newCounterparty: z.strictObject({ enabled: z.boolean(), actions: actionList, weight: signalWeight }),
+  newDevice: z.strictObject({
+    enabled: z.boolean(),
+    actions: actionList,
+    /** A device never seen in this user's completed money movements. */
+    weight: signalWeight,
+    /** The same, moving at least `riskyAmountOnNewContext`. */
+    withRiskyAmount: signalWeight,
+  }),
+  youngSession: z.strictObject({
+    enabled: z.boolean(),
+    actions: actionList,
+    maxAgeMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 60),
+    weight: signalWeight,
+  }),
+  amountAnomaly: z.strictObject({
+    enabled: z.boolean(),
+    actions: actionList,
+    /** History needed before the user's own statistic is trusted. */
+    minSamples: z.number().int().min(3).max(1000),
+    /** Fires when amount > median + madMultiplier x MAD ... */
+    madMultiplier: z.number().int().min(1).max(1000),
+    /** ... and amount >= minRatioToMedian x median (guards users whose amounts never vary). */
+    minRatioToMedian: z.number().int().min(1).max(1000),
+    weight: signalWeight,
+  }),
+  failedLogins: z.strictObject({
+    enabled: z.boolean(),
+    actions: actionList,
+    windowMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 60),
+    threshold: z.number().int().min(1),
+    weight: signalWeight,
+  }),
+  refundAfterTransfer: z.strictObject({
+    enabled: z.boolean(),
+    actions: actionList,
+    windowHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 30),
+    /** Refunds of this user's transfers (either side) within the window. */
+    threshold: z.number().int().min(1),
+    weight: signalWeight,
+  }),
+  withdrawalAfterDeposit: z.strictObject({
+    enabled: z.boolean(),
+    actions: actionList,
+    windowMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 60),
+    weight: signalWeight,
+  }),
+});
+
+export type RuleSet = z.infer<typeof ruleSetSchema>;
+export type SignalWeight = z.infer<typeof signalWeight>;
+export type CurrencyPolicy = z.infer<typeof currencyPolicy>;
+
+/** Overrides: any subset of the rule set (objects merge key by key; arrays and scalars replace). */
+export type RuleOverrides = Record<string, unknown>;
+
+export const ruleOverridesSchema = z
+  .record(z.string(), z.unknown())
+  .refine(
+    (o) => !('version' in o),
+    'the version belongs to the defaults file; overrides are versioned by the database',
+  );
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+export function deepMerge(base: unknown, patch: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(patch)) return patch;
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    if (FORBIDDEN_KEYS.has(key)) continue;
+    out[key] = key in base ? deepMerge(base[key], value) : value;
+  }
+  return out;
+}
+
+export class InvalidRuleOverridesError extends Error {
+  override name = 'InvalidRuleOverridesError';
+  readonly issues: { path: string; message: string }[];
+  constructor(issues: { path: string; message: string }[]) {
+    super(`invalid rule overrides: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+    this.issues = issues;
+  }
+}
+
+/** The effective rule set: defaults with overrides applied, validated as a whole. */
+export function applyOverrides(
+  defaults: RuleSet,
+  overrides: RuleOverrides,
+  overrideVersion: string | null,
+): RuleSet {
+  const merged = deepMerge(defaults, overrides);
+  const parsed = ruleSetSchema.safeParse(
+    isPlainObject(merged) ? { ...merged, version: defaults.version } : merged,
+  );
+  if (!parsed.success) {
+    throw new InvalidRuleOverridesError(
+      parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
+    );
+  }
+  const rules = parsed.data;
+  if (rules.decision.denyAt < rules.decision.challengeAt) {
+    throw new InvalidRuleOverridesError([
+      { path: 'decision.denyAt', message: 'must be >= decision.challengeAt' },
+    ]);
+  }
+  return {
+    ...rules,
+    version: overrideVersion ? `${defaults.version}+override.${overrideVersion}` : defaults.version,
+  };
+}
