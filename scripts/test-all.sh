@@ -31,9 +31,12 @@ step "Helm chart: lint, render, Kubernetes and Dapr schemas, policy (every value
 chart_status=0
 bash scripts/verify-chart.sh || chart_status=$?
 step "tests"
-rm -f packages/*/.test-results.json services/*/.test-results.json
+rm -f packages/*/.test-results*.json services/*/.test-results*.json
 status=0
 npm test || status=$?
+step "service suites again, through PgBouncer in transaction mode"
+TEST_PGBOUNCER_HOSTPORT="127.0.0.1:${PGBOUNCER_PORT:-56432}" npx turbo run test --concurrency=1 --continue \
+  --filter='./services/*' -- --reporter=default --reporter=json --outputFile.json=.test-results.pgbouncer.json || status=$?
 node scripts/test-summary.ts || status=1
 [ "$chart_status" -eq 0 ] || { echo "chart verification failed"; status=1; }
 exit "$status"

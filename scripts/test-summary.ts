@@ -1,5 +1,5 @@
 /**
- * Adds up the vitest JSON reports each workspace wrote (`.test-results.json`) and prints one line
+ * Adds up the vitest JSON reports each workspace wrote (`.test-results*.json`) and prints one line
  * `N passed, N failed, N skipped` so that CI can read how many ran. Exits 1 if any failed or none ran.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -19,13 +19,18 @@ let skipped = 0;
 const perWorkspace: string[] = [];
 for (const group of ['packages', 'services']) {
   for (const name of readdirSync(join(root, group))) {
-    const file = join(root, group, name, '.test-results.json');
-    if (!existsSync(file)) continue;
-    const report = JSON.parse(readFileSync(file, 'utf8')) as VitestJsonReport;
-    passed += report.numPassedTests;
-    failed += report.numFailedTests;
-    skipped += report.numPendingTests + report.numTodoTests;
-    perWorkspace.push(`  ${`${group}/${name}`.padEnd(28)} ${report.numPassedTests} passed, ${report.numFailedTests} failed`);
+    const dir = join(root, group, name);
+    if (!existsSync(dir)) continue;
+    // `.test-results.json` from `npm test`; `.test-results.<variant>.json` from re-runs (e.g. through PgBouncer).
+    for (const file of readdirSync(dir).filter((f) => /^\.test-results(\.[a-z0-9-]+)?\.json$/.test(f)).sort()) {
+      const report = JSON.parse(readFileSync(join(dir, file), 'utf8')) as VitestJsonReport;
+      passed += report.numPassedTests;
+      failed += report.numFailedTests;
+      skipped += report.numPendingTests + report.numTodoTests;
+      const variant = file.slice('.test-results'.length, -'.json'.length).replace(/^\./, '');
+      const label = `${group}/${name}${variant ? ` (${variant})` : ''}`;
+      perWorkspace.push(`  ${label.padEnd(40)} ${report.numPassedTests} passed, ${report.numFailedTests} failed`);
+    }
   }
 }
 process.stdout.write(`\n${perWorkspace.join('\n')}\n\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);

@@ -42,11 +42,23 @@ export interface TestService<DB, C extends RuntimeEnv> {
 
 export interface StartTestServiceOptions {
   adminUrl: string;
+  /**
+   * Connect the service (runtime role) through PgBouncer in transaction mode at this host:port
+   * instead of directly. Defaults to TEST_PGBOUNCER_HOSTPORT, so a whole suite can be re-run through
+   * PgBouncer unchanged. Migrations and owner connections stay direct, as in production.
+   */
+  pgbouncer?: string;
   /** Extra or overriding environment for the service. */
   env?: Record<string, string>;
   /** Share a bus with other services started in the same test. */
   bus?: EmbeddedBus;
   logLevel?: string;
+}
+
+function throughPooler(url: string, hostPort: string): string {
+  const u = new URL(url);
+  u.host = hostPort;
+  return u.toString();
 }
 
 export async function startTestService<DB, C extends RuntimeEnv>(
@@ -62,6 +74,8 @@ export async function startTestService<DB, C extends RuntimeEnv>(
   const logLevel = options.logLevel ?? process.env['TEST_LOG_LEVEL'] ?? 'silent';
   const logger = createLogger(module.appId, { level: logLevel });
   await runMigrationsFor(module, database.ownerUrl, logger);
+  const pgbouncer = options.pgbouncer ?? process.env['TEST_PGBOUNCER_HOSTPORT'];
+  const runtimeUrl = pgbouncer ? throughPooler(database.appUrl, pgbouncer) : database.appUrl;
   const ownBus = !options.bus;
   const bus = options.bus ?? new EmbeddedBus({ logger });
   const running = await startService(module, {
@@ -70,7 +84,7 @@ export async function startTestService<DB, C extends RuntimeEnv>(
       LOG_LEVEL: logLevel,
       HOST: '127.0.0.1',
       PORT: '0',
-      DATABASE_URL: database.appUrl,
+      DATABASE_URL: runtimeUrl,
       DATABASE_POOL_MAX: '20',
       PLATFORM_TRANSPORT: 'embedded',
       ...options.env,

@@ -211,6 +211,12 @@ export const ROUTES: readonly RouteSpec[] = [
   route({ method: 'POST', path: '/v1/admin/dead-letters/replay', target: gateway, access: 'admin' }),
   route({ method: 'GET', path: '/v1/admin/audit-log', target: gateway, access: 'support' }),
   route({ method: 'GET', path: '/v1/admin/risk/flags', target: risk, access: 'support' }),
+  // Beyond API.md: risk operations (close a flag, see its assessment, rules as data and their audit).
+  route({ method: 'POST', path: '/v1/admin/risk/flags/{id}/close', target: risk, access: 'support' }),
+  route({ method: 'GET', path: '/v1/admin/risk/assessments/{id}', target: risk, access: 'support' }),
+  route({ method: 'GET', path: '/v1/admin/risk/rules', target: risk, access: 'support' }),
+  route({ method: 'GET', path: '/v1/admin/risk/rules/changes', target: risk, access: 'support' }),
+  route({ method: 'PUT', path: '/v1/admin/risk/rules', target: risk, access: 'admin' }),
   // Beyond API.md: the ledger's books check and the notification resend of API.md's notification section.
   route({ method: 'GET', path: '/v1/admin/ledger/reconcile', target: ledger, access: 'support' }),
   route({
