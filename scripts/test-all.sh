@@ -22,6 +22,7 @@ step "infrastructure: $PARTS"
 bash infra/local.sh up $PARTS
 eval "$(bash infra/local.sh env)"
 export TEST_PG_ADMIN_URL="${TEST_PG_ADMIN_URL:-$PG_ADMIN_URL}"
+export TEST_PG_REPLICA_URL="${TEST_PG_REPLICA_URL:-$PG_REPLICA_URL}"
 
 step "lint"
 npm run lint

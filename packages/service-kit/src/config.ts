@@ -33,6 +33,9 @@ export const runtimeEnvSchema = z.object({
   /** Read replica for read-only queries; falls back to the primary. */
   DATABASE_READ_URL: optionalString.pipe(z.string().url().optional()),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  /** Above this replay lag of the replica, read-only queries go to the primary. */
+  DATABASE_READ_MAX_LAG_MS: z.coerce.number().int().min(0).default(2_000),
+  DATABASE_READ_LAG_CHECK_MS: z.coerce.number().int().min(50).default(1_000),
   /** Set by the embedded host only; production refuses it. */
   EMBEDDED_DATABASE: booleanFromEnv,
   PLATFORM_TRANSPORT: z.enum(['embedded', 'dapr']).default('dapr'),

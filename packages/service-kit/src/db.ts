@@ -3,18 +3,45 @@
  * numeric as string. Migrations are numbered, forward-only, run by the `migrate` command (and by the
  * embedded host for you), never by web start-up in production.
  */
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 import pg from 'pg';
 
 export interface DatabaseHandles<DB> {
   /** The primary: every write and every read that must see its own writes. */
   db: Kysely<DB>;
-  /** The read replica when configured, the primary otherwise. May lag. */
+  /** The read replica when configured, the primary otherwise. May lag by any amount: prefer `reader()`. */
   readDb: Kysely<DB>;
+  /**
+   * For read-only queries that may be slightly stale: the replica while its replay lag is known and
+   * within `maxReplicaLagMs`, the primary otherwise (replica unreachable, lagging, or not yet checked).
+   */
+  reader: () => Kysely<DB>;
+  /** The replica's last measured replay lag in ms (undefined: no replica, or not measurable now). */
+  replicaLagMs: () => number | undefined;
   pool: pg.Pool;
   close(): Promise<void>;
 }
+
+export interface ReplicaPolicy {
+  /** Above this replay lag, reads go to the primary. */
+  maxReplicaLagMs: number;
+  /** How often the replica's lag is measured. */
+  checkIntervalMs: number;
+}
+
+export const DEFAULT_REPLICA_POLICY: ReplicaPolicy = { maxReplicaLagMs: 2_000, checkIntervalMs: 1_000 };
+
+/**
+ * Replay lag of a standby in ms: 0 when it has replayed all it received, otherwise the age of the
+ * last transaction it replayed. On a primary (not in recovery) it is 0.
+ */
+const REPLICA_LAG_SQL = sql<{ lag_ms: string | number | null }>`
+  select case
+    when not pg_is_in_recovery() then 0
+    when pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() then 0
+    else extract(epoch from (now() - pg_last_xact_replay_timestamp())) * 1000
+  end as lag_ms`;
 
 const INT8_OID = 20;
 
@@ -53,23 +80,60 @@ export function createDatabase<DB>(options: {
   poolMax?: number;
   applicationName?: string;
   onError?: (error: Error) => void;
+  replica?: ReplicaPolicy;
+  /** Told when reads move between the replica and the primary. */
+  onReplicaState?: (state: { usable: boolean; lagMs: number | undefined; error?: string }) => void;
 }): DatabaseHandles<DB> {
   const poolOptions = { max: options.poolMax, applicationName: options.applicationName, onError: options.onError };
   const pool = createPool(options.url, poolOptions);
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-  let readPool: pg.Pool | undefined;
-  let readDb = db;
-  if (options.readUrl && options.readUrl !== options.url) {
-    readPool = createPool(options.readUrl, poolOptions);
-    readDb = new Kysely<DB>({ dialect: new PostgresDialect({ pool: readPool }) });
+  if (!options.readUrl || options.readUrl === options.url) {
+    return {
+      db,
+      readDb: db,
+      reader: () => db,
+      replicaLagMs: () => undefined,
+      pool,
+      close: () => db.destroy(),
+    };
   }
+  const replicaDb = new Kysely<DB>({ dialect: new PostgresDialect({ pool: createPool(options.readUrl, poolOptions) }) });
+  const policy = options.replica ?? DEFAULT_REPLICA_POLICY;
+  let lagMs: number | undefined;
+  let usable = false;
+  const measure = async (): Promise<void> => {
+    let error: string | undefined;
+    try {
+      const { rows } = await REPLICA_LAG_SQL.execute(replicaDb);
+      const value = rows[0]?.lag_ms;
+      lagMs = value === null || value === undefined ? undefined : Math.max(0, Number(value));
+    } catch (caught) {
+      lagMs = undefined;
+      error = caught instanceof Error ? caught.message : String(caught);
+    }
+    const nowUsable = lagMs !== undefined && lagMs <= policy.maxReplicaLagMs;
+    if (nowUsable !== usable) {
+      usable = nowUsable;
+      options.onReplicaState?.({ usable, lagMs, ...(error ? { error } : {}) });
+    }
+  };
+  // Reads start on the primary until the first measurement says the replica is fresh enough.
+  let running = measure();
+  const timer = setInterval(() => {
+    running = running.then(measure);
+  }, policy.checkIntervalMs);
+  timer.unref();
   return {
     db,
-    readDb,
+    readDb: replicaDb,
+    reader: () => (usable ? replicaDb : db),
+    replicaLagMs: () => lagMs,
     pool,
     async close() {
+      clearInterval(timer);
+      await running;
       await db.destroy();
-      if (readDb !== db) await readDb.destroy();
+      await replicaDb.destroy();
     },
   };
 }

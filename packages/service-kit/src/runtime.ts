@@ -144,6 +144,9 @@ export async function createServiceContext<DB, C extends RuntimeEnv>(
     poolMax: config.DATABASE_POOL_MAX,
     applicationName: module.appId,
     onError: (error) => logger.warn({ err: error }, 'database connection error'),
+    replica: { maxReplicaLagMs: config.DATABASE_READ_MAX_LAG_MS, checkIntervalMs: config.DATABASE_READ_LAG_CHECK_MS },
+    onReplicaState: (state) =>
+      logger.info(state, state.usable ? 'read replica in use' : 'read replica not used: reads go to the primary'),
   });
   return {
     appId: module.appId,

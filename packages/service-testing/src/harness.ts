@@ -48,6 +48,11 @@ export interface StartTestServiceOptions {
    * PgBouncer unchanged. Migrations and owner connections stay direct, as in production.
    */
   pgbouncer?: string;
+  /**
+   * host:port of a streaming replica of TEST_PG_ADMIN_URL's server: the service gets
+   * DATABASE_READ_URL pointing at its own database there (same roles, replicated).
+   */
+  readReplica?: string;
   /** Extra or overriding environment for the service. */
   env?: Record<string, string>;
   /** Share a bus with other services started in the same test. */
@@ -55,6 +60,7 @@ export interface StartTestServiceOptions {
   logLevel?: string;
 }
 
+/** The same database and role on another host:port (PgBouncer, or a replica). */
 function throughPooler(url: string, hostPort: string): string {
   const u = new URL(url);
   u.host = hostPort;
@@ -85,6 +91,7 @@ export async function startTestService<DB, C extends RuntimeEnv>(
       HOST: '127.0.0.1',
       PORT: '0',
       DATABASE_URL: runtimeUrl,
+      ...(options.readReplica ? { DATABASE_READ_URL: throughPooler(database.appUrl, options.readReplica) } : {}),
       DATABASE_POOL_MAX: '20',
       PLATFORM_TRANSPORT: 'embedded',
       ...options.env,

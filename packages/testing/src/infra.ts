@@ -4,6 +4,7 @@
  */
 const HOW_TO_START: Record<string, string> = {
   TEST_PG_ADMIN_URL: 'run `infra/local.sh up postgres` and `eval "$(infra/local.sh env)"`',
+  TEST_PG_REPLICA_URL: 'run `infra/local.sh up postgres replica` and export TEST_PG_REPLICA_URL=$PG_REPLICA_URL',
   REDIS_URL: 'run `infra/local.sh up redis` and `eval "$(infra/local.sh env)"`',
   RABBITMQ_URL: 'run `infra/local.sh up rabbitmq` and `eval "$(infra/local.sh env)"`',
   KAFKA_BROKERS: 'run `infra/local.sh up kafka` and `eval "$(infra/local.sh env)"`',

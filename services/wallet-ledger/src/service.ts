@@ -44,10 +44,10 @@ export const service: ServiceModule<LedgerDatabase, Config> = {
   migrations,
   allowedCallers: ['api-gateway'],
   create(ctx) {
-    const { db, readDb } = ctx.database;
+    const { db, reader } = ctx.database;
     const ledger: LedgerDeps = {
       db,
-      readDb,
+      reader,
       systemAccounts: createSystemAccounts(db, ctx.config.SYSTEM_ACCOUNT_SHARDS),
       config: ctx.config,
     };

@@ -119,14 +119,14 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
       res.json(publicWallet(wallet));
       return;
     }
-    res.json(publicWallet(await walletAt(ledger.readDb, wallet, new Date(query.at))));
+    res.json(publicWallet(await walletAt(ledger.reader(), wallet, new Date(query.at))));
   });
 
   app.get('/wallets/:walletId/transactions', async (req, res) => {
     const { walletId } = parseOrThrow(walletIdParams, req.params, 'params');
     const query = parseOrThrow(historyQuery, req.query, 'query');
     await visibleWallet(res, walletId);
-    const page = await walletHistory(ledger.readDb, walletId, query.limit, query.cursor);
+    const page = await walletHistory(ledger.reader(), walletId, query.limit, query.cursor);
     if (page === 'bad-cursor') throw problems.validation([{ field: 'query.cursor', message: 'unknown cursor' }]);
     res.json(page);
   });

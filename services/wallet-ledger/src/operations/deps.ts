@@ -6,8 +6,11 @@ import type { SystemAccounts } from '../db/system-accounts.ts';
 
 export interface LedgerDeps {
   db: Kysely<LedgerDatabase>;
-  /** The replica when configured: history and point-in-time reads only. */
-  readDb: Kysely<LedgerDatabase>;
+  /**
+   * History and point-in-time reads only: the replica while it is fresh enough, the primary
+   * otherwise (the service kit measures the replica's lag). Never for a movement's own answer.
+   */
+  reader: () => Kysely<LedgerDatabase>;
   systemAccounts: SystemAccounts;
   config: Pick<Config, 'PLATFORM_CURRENCY' | 'WITHDRAWAL_HOLD_TTL_SECONDS'>;
 }

@@ -84,10 +84,15 @@ export interface Ledger {
   stop(): Promise<void>;
 }
 
-export async function startLedger(adminUrl: string, env: Record<string, string> = {}): Promise<Ledger> {
+export async function startLedger(
+  adminUrl: string,
+  env: Record<string, string> = {},
+  options: { readReplica?: string } = {},
+): Promise<Ledger> {
   const risk = await startFakeRisk();
   const svc = await startTestService(service, {
     adminUrl,
+    ...options,
     env: { RISK_TIMEOUT_MS: '300', OUTBOX_POLL_INTERVAL_MS: '50', SYSTEM_ACCOUNT_SHARDS: '4', ...env },
   });
   svc.bus.registerApp('risk', risk.url);

@@ -122,7 +122,7 @@ describe.skipIf(!adminUrl)('ledger invariants under random concurrent interleavi
     const from = await ledger.openWallet(sub);
     const to = await ledger.openWallet(`to-${sub}`);
     await ledger.deposit(from, 1_000);
-    const deps = { db: ledger.svc.db, readDb: ledger.svc.db, systemAccounts: createSystemAccounts(ledger.svc.db, 4), config: { PLATFORM_CURRENCY: 'EUR' as const, WITHDRAWAL_HOLD_TTL_SECONDS: 60 } };
+    const deps = { db: ledger.svc.db, reader: () => ledger.svc.db, systemAccounts: createSystemAccounts(ledger.svc.db, 4), config: { PLATFORM_CURRENCY: 'EUR' as const, WITHDRAWAL_HOLD_TTL_SECONDS: 60 } };
     const risk = { assessmentId: null, decision: null, score: null, failOpen: false, steppedUp: false };
     const outcomes = await Promise.allSettled(
       Array.from({ length: 50 }, () =>
