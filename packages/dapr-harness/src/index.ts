@@ -14,3 +14,12 @@ export {
   readInfraEnv,
 } from './infra.ts';
 export type { PubsubKind } from './infra.ts';
+export { DAPR_PLATFORM_SERVICES, startDaprPlatform } from './platform.ts';
+export type {
+  DaprDevSecrets,
+  DaprPlatform,
+  DaprPlatformOptions,
+  DaprPlatformService,
+  DaprPlatformServiceSpec,
+  StoppedProcess,
+} from './platform.ts';

@@ -60,6 +60,14 @@ export async function generateDevTlsCertificate(): Promise<EmbeddedSecrets['tls'
   return { key: pems.private, cert: pems.cert };
 }
 
+/**
+ * The secrets of dapr mode (`npm run start:dapr`, the dapr system test): internal keys and the gateway's
+ * certificate (the databases there are `infra/local.sh`'s). Given to `startDaprPlatform` of @wallet/dapr-harness.
+ */
+export async function generateDaprDevSecrets(): Promise<Pick<EmbeddedSecrets, 'internalKeys' | 'tls'>> {
+  return { internalKeys: await generateDevInternalKeys(), tls: await generateDevTlsCertificate() };
+}
+
 async function generateSecrets(): Promise<EmbeddedSecrets> {
   const databases = {} as EmbeddedSecrets['databases'];
   for (const appId of APP_IDS) databases[appId] = { owner: password(), app: password() };

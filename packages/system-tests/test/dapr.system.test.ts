@@ -1,0 +1,94 @@
+/**
+ * The money flow against the dapr mode: each service its own process beside its own daprd (mTLS via
+ * sentry, access policies, API tokens both ways), started by the code `npm run start:dapr` runs, once
+ * per broker: `PUBSUB=rabbitmq|kafka` runs one, unset runs both, one after the other (the platforms
+ * share app ids, and mDNS and the consumer groups would mix two at once).
+ *
+ * Free ports, so a developer's running `start:dapr` (3100-3104, 3500-3504) is no obstacle; with the
+ * same app ids the two then act as replicas of one platform, on the databases of `infra/local.sh` and
+ * `.data/dapr/dev-secrets.json`, which is why both are shared (see startDaprPlatform). The scenario uses
+ * fresh users, event ids and idempotency keys, so it leaves those databases fit for the next run.
+ * Logs of the last run: .data/test-logs/system-dapr-<broker>/logs/.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import {
+  PUBSUB_KINDS,
+  REPO_ROOT,
+  describeExit,
+  parsePubsub,
+  readInfraEnv,
+  startDaprPlatform,
+} from '@wallet/dapr-harness';
+import type { DaprPlatform, PubsubKind } from '@wallet/dapr-harness';
+import { generateDaprDevSecrets } from '@wallet/embedded-host/secrets';
+import { infraEnv } from '@wallet/testing';
+import { moneyFlow } from '../src/money-flow.ts';
+
+const brokers: readonly PubsubKind[] = process.env['PUBSUB']
+  ? [parsePubsub(process.env['PUBSUB'])]
+  : PUBSUB_KINDS;
+
+/** Bounds of one broker's run (2 cores): start-up, the scenario, the stop. Well under 3 minutes together. */
+const START_TIMEOUT_MS = 60_000;
+const FLOW_TIMEOUT_MS = 45_000;
+const STOP_TIMEOUT_MS = 30_000;
+
+function infrastructure(pubsub: PubsubKind): string | undefined {
+  const daprdBin = infraEnv('DAPRD_BIN');
+  const broker = infraEnv(pubsub === 'kafka' ? 'KAFKA_BROKERS' : 'RABBITMQ_URL');
+  const postgres = infraEnv('TEST_PG_ADMIN_URL');
+  return daprdBin && broker && postgres ? daprdBin : undefined;
+}
+
+for (const pubsub of brokers) {
+  const daprdBin = infrastructure(pubsub);
+
+  describe.skipIf(!daprdBin)(`system (dapr + ${pubsub}): money moves through the gateway`, () => {
+    const aborter = new AbortController();
+    let starting: Promise<DaprPlatform> | undefined;
+    let platform: DaprPlatform | undefined;
+
+    beforeAll(async () => {
+      starting = startDaprPlatform({
+        pubsub,
+        generateSecrets: generateDaprDevSecrets,
+        ports: 'free',
+        infra: { ...readInfraEnv(), DAPRD_BIN: daprdBin! },
+        dataDir: join(REPO_ROOT, '.data', 'test-logs', `system-dapr-${pubsub}`),
+        readyTimeoutMs: START_TIMEOUT_MS - 10_000,
+        logLevel: process.env['TEST_LOG_LEVEL'] ?? 'info',
+        serviceEnv: {
+          // Rate-limit windows of this run only: the sensitive class (10/min per IP) would otherwise count
+          // the previous broker's run, and a developer's, from the same 127.0.0.1.
+          'api-gateway': { REDIS_KEY_PREFIX: `gw:system-test-${randomBytes(4).toString('hex')}:` },
+        },
+        signal: aborter.signal,
+      });
+      platform = await starting;
+    }, START_TIMEOUT_MS);
+
+    // Runs even when start-up or the test failed or timed out: stops every child process.
+    afterAll(async () => {
+      aborter.abort();
+      await starting?.catch(() => undefined);
+      await platform?.stop();
+    }, STOP_TIMEOUT_MS);
+
+    it(
+      'registers, funds, transfers idempotently, asks for step-up and notifies the payee',
+      async () => {
+        const running = platform!;
+        // A service or sidecar dying mid-test fails at once, quoting its last output.
+        const died = running.unexpectedExit.then((dead) => {
+          throw new Error(
+            `${dead.name} ${describeExit(dead.exit)} during the test; last output:\n${dead.tail}`,
+          );
+        });
+        await Promise.race([moneyFlow(running.gatewayUrl, running.certificate, { timeoutMs: 20_000 }), died]);
+      },
+      FLOW_TIMEOUT_MS,
+    );
+  });
+}
