@@ -6,7 +6,11 @@
 import { startEmbeddedPlatform } from './platform.ts';
 
 const started = Date.now();
-const platform = await startEmbeddedPlatform();
+const platform = await startEmbeddedPlatform().catch((error: unknown) => {
+  const detail = error instanceof Error ? `${error.message}${'stderr' in error ? `\n${String(error.stderr)}` : ''}` : String(error);
+  process.stderr.write(`wallet platform failed to start: ${detail}\n`);
+  process.exit(1);
+});
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 process.stdout.write(
   [
@@ -22,7 +26,7 @@ process.stdout.write(
 );
 
 let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;

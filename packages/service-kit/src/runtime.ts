@@ -143,7 +143,9 @@ export async function createServiceContext<DB, C extends RuntimeEnv>(
     readUrl: config.DATABASE_READ_URL,
     poolMax: config.DATABASE_POOL_MAX,
     applicationName: module.appId,
-    onError: (error) => logger.warn({ err: error }, 'database connection error'),
+    // Compact: pg's error carries its whole client object, which must not be serialised into logs.
+    onError: (error) =>
+      logger.warn({ error: error.message, code: (error as { code?: unknown }).code }, 'database connection error'),
     replica: { maxReplicaLagMs: config.DATABASE_READ_MAX_LAG_MS, checkIntervalMs: config.DATABASE_READ_LAG_CHECK_MS },
     onReplicaState: (state) =>
       logger.info(state, state.usable ? 'read replica in use' : 'read replica not used: reads go to the primary'),
