@@ -10,3 +10,4 @@ export * from './runtime.ts';
 export * from './shutdown.ts';
 export * from './provision.ts';
 export * from './openapi.ts';
+export * from './dead-letters.ts';

@@ -1,5 +1,5 @@
 /** identity as a ServiceModule: what the runtime needs to start it in any mode. */
-import { ConfigError, type ServiceModule } from '@wallet/service-kit';
+import { ConfigError, type ServiceModule, mountDeadLetterRoutes } from '@wallet/service-kit';
 import { argon2Parameters, configSchema, identityProductionProblems, type Config } from './config.ts';
 import type { IdentityDatabase } from './db/schema.ts';
 import { migrations } from './db/migrations/index.ts';
@@ -41,7 +41,10 @@ export const service: ServiceModule<IdentityDatabase, Config> = {
     };
     await deps.keys.ensureActiveKey();
     return {
-      routes: (app) => mountRoutes(app, { ...deps, verifier: ctx.verifier }),
+      routes: (app) => {
+        mountRoutes(app, { ...deps, verifier: ctx.verifier });
+        mountDeadLetterRoutes(app, { appId: 'identity', db: deps.db, platform: ctx.platform });
+      },
       workers: [
         outboxRelayWorker({
           db: ctx.database.db,

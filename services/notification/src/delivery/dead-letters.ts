@@ -5,71 +5,10 @@
  * message is published again with the same event id (the inbox keeps it idempotent); a dead delivery
  * goes back to pending with a fresh set of attempts (its unique row keeps it one message).
  */
-import {
-  listDeadLetters,
-  replayDeadLetters,
-  type DeadLetter,
-  type Platform,
-  type ReplayResult,
-} from '@wallet/platform';
+import { replayDeadLetters, type Platform, type ReplayResult } from '@wallet/platform';
 import { sql, type Kysely } from 'kysely';
 import type { NotificationDatabase } from '../db/schema.ts';
 import { DELIVERY_DEAD_LETTER_TOPIC_PREFIX } from './worker.ts';
-
-export interface DeadLetterView {
-  id: string;
-  service: 'notification';
-  origin: string;
-  topic: string;
-  eventId: string;
-  type: string;
-  lastError: string | null;
-  attempts: number;
-  createdAt: string;
-  updatedAt: string;
-  replayedAt: string | null;
-  replayCount: number;
-}
-
-/** What support staff may see: never the payload (identity events carry one-time codes). */
-export function toView(letter: DeadLetter): DeadLetterView {
-  return {
-    // The platform types bigint identity columns as strings, but service-kit's pool parses int8 to bigint.
-    id: String(letter.id),
-    service: 'notification',
-    origin: letter.origin,
-    topic: letter.topic,
-    eventId: letter.eventId,
-    type: letter.event.type,
-    lastError: letter.lastError,
-    attempts: letter.attempts,
-    createdAt: letter.createdAt.toISOString(),
-    updatedAt: letter.updatedAt.toISOString(),
-    replayedAt: letter.replayedAt?.toISOString() ?? null,
-    replayCount: letter.replayCount,
-  };
-}
-
-export async function listServiceDeadLetters(
-  db: Kysely<NotificationDatabase>,
-  query: {
-    topic?: string | undefined;
-    state?: 'pending' | 'replayed' | 'all';
-    limit: number;
-    cursor?: string | undefined;
-  },
-): Promise<{ items: DeadLetterView[]; nextCursor: string | null }> {
-  const page = await listDeadLetters(db, {
-    ...(query.topic === undefined ? {} : { topic: query.topic }),
-    state: query.state ?? 'pending',
-    limit: query.limit,
-    cursor: query.cursor ?? null,
-  });
-  return {
-    items: page.items.map(toView),
-    nextCursor: page.nextCursor === null ? null : String(page.nextCursor),
-  };
-}
 
 function isDeliveryTopic(topic: string): boolean {
   return topic.startsWith(DELIVERY_DEAD_LETTER_TOPIC_PREFIX);
@@ -78,7 +17,7 @@ function isDeliveryTopic(topic: string): boolean {
 export async function replayServiceDeadLetters(
   db: Kysely<NotificationDatabase>,
   platform: Platform,
-  selector: { ids: string[] } | { topic?: string | undefined; limit?: number },
+  selector: { ids: readonly string[] } | { topic?: string | undefined; limit?: number },
 ): Promise<ReplayResult> {
   let query = db.selectFrom('dead_letters').select(['id', 'topic', 'event_id', 'origin']);
   if ('ids' in selector) {

@@ -17,6 +17,7 @@ import {
   requireStepUp,
   type InternalTokenVerifier,
   type Logger,
+  mountDeadLetterRoutes,
 } from '@wallet/service-kit';
 import type { NotificationDatabase } from '../db/schema.ts';
 import { loadPreferences, savePreferences } from '../db/preferences.ts';
@@ -27,15 +28,13 @@ import {
   effectivePreferences,
   preferencesUpdateSchema,
 } from '../domain/preferences.ts';
-import { listServiceDeadLetters, replayServiceDeadLetters } from '../delivery/dead-letters.ts';
+import { replayServiceDeadLetters } from '../delivery/dead-letters.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import {
   channelsUpdateSchema,
-  deadLettersQuerySchema,
   deliveryIdParamsSchema,
   devOutboxQuerySchema,
   historyQuerySchema,
-  replayBodySchema,
 } from './schemas.ts';
 
 export interface RouteDeps {
@@ -194,36 +193,16 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     res.status(202).json({ deliveryId: id, resendOf: original.id, status: 'pending' });
   });
 
-  app.get('/admin/dead-letters', async (req, res) => {
-    requireSupportStaff(res);
-    const query = parseOrThrow(deadLettersQuerySchema, req.query, 'query');
-    if (query.service !== undefined && query.service !== 'notification') {
-      res.json({ items: [], nextCursor: null });
-      return;
-    }
-    res.json(await listServiceDeadLetters(readDb, query));
+  mountDeadLetterRoutes(app, {
+    appId: 'notification',
+    db,
+    platform: deps.platform,
+    async replay(selector) {
+      const result = await replayServiceDeadLetters(db, deps.platform, selector);
+      if (result.replayed.length > 0) deps.wakeWorker();
+      return result;
+    },
   });
-
-  app.post('/admin/dead-letters/replay', async (req, res) => {
-    const caller = requireSupportStaff(res);
-    const body = parseOrThrow(replayBodySchema, req.body, 'body');
-    if (!('ids' in body) && body.service !== undefined && body.service !== 'notification') {
-      res.json({ replayed: [], failed: [] });
-      return;
-    }
-    const result = await replayServiceDeadLetters(
-      db,
-      deps.platform,
-      'ids' in body ? { ids: body.ids } : { topic: body.topic, ...(body.limit ? { limit: body.limit } : {}) },
-    );
-    req.log.info(
-      { by: caller.sub, replayed: result.replayed.length, failed: result.failed.length },
-      'dead letters replayed',
-    );
-    if (result.replayed.length > 0) deps.wakeWorker();
-    res.json(result);
-  });
-
   if (deps.devOutbox) {
     // Non-production only (the config refuses it in production): the messages as users would get them.
     app.get('/dev/outbox', async (req, res) => {

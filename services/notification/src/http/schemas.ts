@@ -70,16 +70,6 @@ export const resendAnswerSchema = z.object({
   status: z.literal('pending'),
 });
 
-export const deadLettersQuerySchema = z.object({
-  service: z.string().max(64).optional(),
-  topic: z.string().min(1).max(255).optional(),
-  state: z.enum(['pending', 'replayed', 'all']).default('pending'),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z
-    .string()
-    .regex(/^[1-9][0-9]{0,18}$/, 'malformed cursor')
-    .optional(),
-});
 export const deadLetterViewSchema = z.object({
   id: z.string(),
   service: z.literal('notification'),
@@ -99,19 +89,6 @@ export const deadLetterPageSchema = z.object({
   nextCursor: z.string().nullable(),
 });
 
-export const replayBodySchema = z.union([
-  z.strictObject({
-    ids: z
-      .array(z.string().regex(/^[1-9][0-9]{0,18}$/, 'dead-letter ids are decimal'))
-      .min(1)
-      .max(1000),
-  }),
-  z.strictObject({
-    service: z.string().max(64).optional(),
-    topic: z.string().min(1).max(255).optional(),
-    limit: z.number().int().min(1).max(1000).optional(),
-  }),
-]);
 export const replayAnswerSchema = z.object({
   replayed: z.array(z.string()),
   failed: z.array(z.object({ id: z.string(), error: z.string() })),
@@ -129,3 +106,9 @@ export const devOutboxItemSchema = z.object({
   createdAt: z.string(),
 });
 export const devOutboxAnswerSchema = z.object({ items: z.array(devOutboxItemSchema) });
+
+// The dead-letter admin endpoints are the service kit's, shared by every service.
+export {
+  deadLetterQuerySchema as deadLettersQuerySchema,
+  deadLetterReplaySchema as replayBodySchema,
+} from '@wallet/service-kit';

@@ -269,7 +269,10 @@ describe.skipIf(!adminUrl)('notification with the dev outbox', () => {
       (await staff.get<{ items: unknown[] }>('/admin/dead-letters?service=wallet-ledger')).body.items,
     ).toEqual([]);
 
-    const replay = await staff.post<{ replayed: string[] }>('/admin/dead-letters/replay', {
+    // Support may look; only an admin may replay (as the gateway's route table says).
+    expect((await staff.post('/admin/dead-letters/replay', { ids: [letter.id] })).status).toBe(403);
+    const admin = h.svc.as({ sub: 'admin-1', roles: ['admin'], acr: 'aal2' });
+    const replay = await admin.post<{ replayed: string[] }>('/admin/dead-letters/replay', {
       ids: [letter.id],
     });
     expect(replay.status).toBe(200);
@@ -287,7 +290,7 @@ describe.skipIf(!adminUrl)('notification with the dev outbox', () => {
     expect(await h.svc.db.selectFrom('deliveries').select('id').where('event_id', '=', id).execute()).toEqual(
       [],
     );
-    expect((await staff.post('/admin/dead-letters/replay', { ids: ['not-a-number'] })).status).toBe(400);
+    expect((await admin.post('/admin/dead-letters/replay', { ids: ['not-a-number'] })).status).toBe(400);
     await bad.close();
   });
 

@@ -2,7 +2,7 @@
 import type { Express, Request, Response } from 'express';
 import type { Kysely } from 'kysely';
 import { ANONYMOUS_SUBJECT } from '@wallet/contracts';
-import { listDeadLetters, replayDeadLetters, type Platform } from '@wallet/platform';
+import type { Platform } from '@wallet/platform';
 import {
   getCaller,
   HttpProblem,
@@ -12,6 +12,7 @@ import {
   requireRole,
   requireStepUp,
   type InternalTokenVerifier,
+  mountDeadLetterRoutes,
 } from '@wallet/service-kit';
 import { ProblemType } from '@wallet/contracts';
 import { runAssessment, type AssessmentDeps } from '../application/assess.ts';
@@ -27,9 +28,7 @@ import {
   assessmentRequestSchema,
   closeFlagRequestSchema,
   uuidParamSchema,
-  deadLettersQuerySchema,
   flagsQuerySchema,
-  replayRequestSchema,
   ruleChangeRequestSchema,
   ruleChangesQuerySchema,
 } from './schemas.ts';
@@ -194,66 +193,5 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     res.json(rulesView(await deps.rules.current()));
   });
 
-  app.get('/admin/dead-letters', async (req, res) => {
-    requireAdmin(res, 'support', 'admin');
-    const query = parseOrThrow(deadLettersQuerySchema, req.query, 'query');
-    if (query.service !== undefined && query.service !== 'risk') {
-      res.json({ items: [], nextCursor: null });
-      return;
-    }
-    const page = await listDeadLetters(deps.db, {
-      state: query.state,
-      limit: query.limit,
-      ...(query.topic !== undefined ? { topic: query.topic } : {}),
-      ...(query.consumer !== undefined ? { consumer: query.consumer } : {}),
-      ...(query.origin !== undefined ? { origin: query.origin } : {}),
-      ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
-    });
-    res.json({
-      items: page.items.map((d) => ({
-        // The platform types these int8 ids as strings, but the service-kit pool reads int8 as bigint.
-        id: String(d.id),
-        service: 'risk',
-        origin: d.origin,
-        consumer: d.consumer,
-        topic: d.topic,
-        eventId: d.eventId,
-        eventType: d.event.type,
-        lastError: d.lastError,
-        attempts: d.attempts,
-        createdAt: d.createdAt.toISOString(),
-        updatedAt: d.updatedAt.toISOString(),
-        replayedAt: d.replayedAt?.toISOString() ?? null,
-        replayCount: d.replayCount,
-      })),
-      nextCursor: page.nextCursor === null ? null : String(page.nextCursor),
-    });
-  });
-
-  app.post('/admin/dead-letters/replay', async (req, res) => {
-    const caller = requireAdmin(res, 'admin');
-    const body = parseOrThrow(replayRequestSchema, req.body, 'body');
-    if ('service' in body && body.service !== undefined && body.service !== 'risk') {
-      res.json({ replayed: [], failed: [] });
-      return;
-    }
-    const selector =
-      'ids' in body
-        ? { ids: body.ids }
-        : {
-            ...(body.topic !== undefined ? { topic: body.topic } : {}),
-            ...(body.consumer !== undefined ? { consumer: body.consumer } : {}),
-            ...(body.origin !== undefined ? { origin: body.origin } : {}),
-            ...(body.limit !== undefined ? { limit: body.limit } : {}),
-          };
-    const result = await replayDeadLetters(deps.db, deps.platform, selector);
-    req.log.info(
-      { by: caller.sub, replayed: result.replayed.length, failed: result.failed.length },
-      'dead letters replayed',
-    );
-    res.json({
-      replayed: result.replayed.map((id) => String(id)),
-      failed: result.failed.map((f) => ({ id: String(f.id), error: f.error })),
-    });
-  });
+  mountDeadLetterRoutes(app, { appId: 'risk', db: deps.db, platform: deps.platform });
 }

@@ -1,6 +1,6 @@
 /** Request and response schemas of risk's HTTP API (also the source of its OpenAPI document). */
 import { z } from 'zod';
-import { APP_IDS, currencySchema, positiveAmountSchema } from '@wallet/contracts';
+import { currencySchema, positiveAmountSchema } from '@wallet/contracts';
 import { ACTIONS, type RiskAction } from '../domain/rules.ts';
 
 const MONEY_ACTIONS: ReadonlySet<RiskAction> = new Set(['transfer', 'withdrawal', 'refund']);
@@ -102,39 +102,8 @@ export const ruleChangesQuerySchema = z.object({
     .optional(),
 });
 
-export const deadLettersQuerySchema = z.object({
-  service: z.enum(APP_IDS).optional(),
-  topic: z.string().min(1).max(200).optional(),
-  consumer: z.string().min(1).max(200).optional(),
-  origin: z.enum(['outbox', 'subscription']).optional(),
-  state: z.enum(['pending', 'replayed', 'all']).default('pending'),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z
-    .string()
-    .regex(/^[1-9][0-9]{0,18}$/)
-    .optional(),
-});
-
-export const replayRequestSchema = z.union([
-  z
-    .object({
-      ids: z
-        .array(z.string().regex(/^[1-9][0-9]{0,18}$/))
-        .min(1)
-        .max(1000),
-    })
-    .strict(),
-  z
-    .object({
-      service: z.enum(APP_IDS).optional(),
-      topic: z.string().min(1).max(200).optional(),
-      consumer: z.string().min(1).max(200).optional(),
-      origin: z.enum(['outbox', 'subscription']).optional(),
-      limit: z.number().int().min(1).max(1000).optional(),
-    })
-    .strict()
-    .refine(
-      (s) => s.topic !== undefined || s.consumer !== undefined || s.origin !== undefined,
-      'name ids, or at least a topic, consumer or origin',
-    ),
-]);
+// The dead-letter admin endpoints are the service kit's, shared by every service.
+export {
+  deadLetterQuerySchema as deadLettersQuerySchema,
+  deadLetterReplaySchema as replayRequestSchema,
+} from '@wallet/service-kit';

@@ -55,9 +55,11 @@ export async function respondIdempotently(
       for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
       return send(res, error.status, text, false);
     }
-    await deps.store.release(claim).catch((releaseError: unknown) =>
-      deps.logger.warn({ err: releaseError }, 'could not release an idempotency key'),
-    );
+    await deps.store
+      .release(claim)
+      .catch((releaseError: unknown) =>
+        deps.logger.warn({ err: releaseError }, 'could not release an idempotency key'),
+      );
     throw error;
   }
 }

@@ -1,14 +1,7 @@
 /** wallet-ledger's OpenAPI 3.1 document: public paths (with `/v1`), schemas generated from the zod schemas. */
-import { problemJsonSchema } from '@wallet/service-kit';
+import { deadLetterReplaySchema, problemJsonSchema } from '@wallet/service-kit';
 import { z } from 'zod';
-import {
-  adjustmentBody,
-  openWalletBody,
-  refundBody,
-  replayBody,
-  transferBody,
-  withdrawalBody,
-} from './schemas.ts';
+import { adjustmentBody, openWalletBody, refundBody, transferBody, withdrawalBody } from './schemas.ts';
 
 type JsonObject = Record<string, unknown>;
 
@@ -206,7 +199,7 @@ export function buildOpenApiDocument(): JsonObject {
       '/v1/admin/dead-letters/replay': {
         post: {
           summary: 'Replay dead letters',
-          requestBody: { required: true, ...json(schema(replayBody)) },
+          requestBody: { required: true, ...json(schema(deadLetterReplaySchema)) },
           responses: { '200': ok('Result', { type: 'object' }), ...problems },
         },
       },

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Express, Request, Response } from 'express';
 import { PAYMENT_PROVIDER_SUBJECT, type InternalClaims } from '@wallet/contracts';
-import { listDeadLetters, replayDeadLetters, type Platform } from '@wallet/platform';
+import type { Platform } from '@wallet/platform';
 import {
   getCaller,
   parseOrThrow,
@@ -12,25 +12,38 @@ import {
   requireStepUp,
   type InternalTokenVerifier,
   type Logger,
+  mountDeadLetterRoutes,
 } from '@wallet/service-kit';
 import type { IdempotencyStore } from '../db/idempotency-store.ts';
 import { decideRisk, type RiskRecord } from '../domain/risk-policy.ts';
 import { ledgerProblems } from '../domain/problems.ts';
 import type { LedgerDeps } from '../operations/deps.ts';
-import { getTransfer, postAdjustment, refundTransfer, requestWithdrawal, transferFunds } from '../operations/movements.ts';
+import {
+  getTransfer,
+  postAdjustment,
+  refundTransfer,
+  requestWithdrawal,
+  transferFunds,
+} from '../operations/movements.ts';
 import { applyProviderEvent, providerEventSchema } from '../operations/provider-events.ts';
 import { reconcile } from '../operations/reconcile.ts';
-import { getWallet, listWallets, openWallet, walletAt, walletHistory, type WalletView } from '../operations/wallets.ts';
+import {
+  getWallet,
+  getWalletPair,
+  listWallets,
+  openWallet,
+  walletAt,
+  walletHistory,
+  type WalletView,
+} from '../operations/wallets.ts';
 import type { RiskClient, RiskRequest } from '../risk-client.ts';
 import { respondIdempotently } from './idempotent.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import {
   adjustmentBody,
-  deadLetterQuery,
   historyQuery,
   openWalletBody,
   refundBody,
-  replayBody,
   transferBody,
   transferIdParams,
   walletIdParams,
@@ -49,7 +62,8 @@ export interface RouteDeps {
   onRiskFailOpen?: () => void;
 }
 
-const isStaff = (caller: InternalClaims): boolean => caller.roles.includes('support') || caller.roles.includes('admin');
+const isStaff = (caller: InternalClaims): boolean =>
+  caller.roles.includes('support') || caller.roles.includes('admin');
 
 function publicWallet(wallet: WalletView): Omit<WalletView, 'ownerId'> {
   const { ownerId: _ownerId, ...rest } = wallet;
@@ -72,12 +86,19 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   /** Asks risk and applies the policy; throws the refusal (403/503) or returns what to record. */
   async function consultRisk(caller: InternalClaims, request: RiskRequest): Promise<RiskRecord> {
     const outcome = await deps.risk.assess(caller, request);
-    const verdict = decideRisk(outcome, { amount: request.amount, currency: request.currency, callerAcr: caller.acr }, deps.riskPolicy);
+    const verdict = decideRisk(
+      outcome,
+      { amount: request.amount, currency: request.currency, callerAcr: caller.acr },
+      deps.riskPolicy,
+    );
     switch (verdict.action) {
       case 'proceed':
         if (verdict.record.failOpen) {
           deps.onRiskFailOpen?.();
-          deps.logger.warn({ action: request.action, reason: verdict.record.unavailableReason }, 'risk unavailable; failing open below threshold');
+          deps.logger.warn(
+            { action: request.action, reason: verdict.record.unavailableReason },
+            'risk unavailable; failing open below threshold',
+          );
         }
         return verdict.record;
       case 'step-up':
@@ -85,7 +106,10 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
       case 'deny':
         throw ledgerProblems.riskDenied(verdict.assessmentId);
       case 'unavailable':
-        deps.logger.warn({ action: request.action, reason: verdict.reason }, 'risk unavailable; failing closed');
+        deps.logger.warn(
+          { action: request.action, reason: verdict.reason },
+          'risk unavailable; failing closed',
+        );
         throw ledgerProblems.riskUnavailable();
     }
   }
@@ -106,7 +130,9 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     const caller = getCaller(res);
     if (caller.sub.startsWith('system:') || caller.sub === 'anonymous') throw problems.forbidden();
     const body = parseOrThrow(openWalletBody, req.body, 'body');
-    const { wallet, created } = await ledger.db.transaction().execute((trx) => openWallet(trx, caller.sub, body.currency));
+    const { wallet, created } = await ledger.db
+      .transaction()
+      .execute((trx) => openWallet(trx, caller.sub, body.currency));
     if (!created) throw problems.conflict(`You already have a ${body.currency} wallet (${wallet.walletId}).`);
     res.status(201).json(publicWallet(wallet));
   });
@@ -127,7 +153,8 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     const query = parseOrThrow(historyQuery, req.query, 'query');
     await visibleWallet(res, walletId);
     const page = await walletHistory(ledger.reader(), walletId, query.limit, query.cursor);
-    if (page === 'bad-cursor') throw problems.validation([{ field: 'query.cursor', message: 'unknown cursor' }]);
+    if (page === 'bad-cursor')
+      throw problems.validation([{ field: 'query.cursor', message: 'unknown cursor' }]);
     res.json(page);
   });
 
@@ -136,11 +163,11 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     const body = parseOrThrow(transferBody, req.body, 'body');
     await respondIdempotently(req, res, idempotencyDeps, caller.sub, 201, async (finish) => {
       if (body.fromWalletId === body.toWalletId) throw ledgerProblems.sameWallet();
-      const from = await getWallet(ledger.db, body.fromWalletId);
+      const [from, to] = await getWalletPair(ledger.db, body.fromWalletId, body.toWalletId);
       if (!from || from.ownerId !== caller.sub) throw ledgerProblems.walletNotFound();
-      const to = await getWallet(ledger.db, body.toWalletId);
       if (!to) throw ledgerProblems.walletNotFound();
-      if (from.currency !== body.currency || to.currency !== body.currency) throw ledgerProblems.currencyMismatch();
+      if (from.currency !== body.currency || to.currency !== body.currency)
+        throw ledgerProblems.currencyMismatch();
       // Cheap early refusal; the conditional UPDATE inside the transaction is what guarantees it.
       if (BigInt(from.available) < body.amount) throw ledgerProblems.insufficientFunds();
       const risk = await consultRisk(caller, {
@@ -173,7 +200,10 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     const caller = getCaller(res);
     const { transferId } = parseOrThrow(transferIdParams, req.params, 'params');
     const transfer = await getTransfer(ledger.db, transferId);
-    if (!transfer || (transfer.fromUserId !== caller.sub && transfer.toUserId !== caller.sub && !isStaff(caller))) {
+    if (
+      !transfer ||
+      (transfer.fromUserId !== caller.sub && transfer.toUserId !== caller.sub && !isStaff(caller))
+    ) {
       throw ledgerProblems.transferNotFound();
     }
     const { fromUserId: _f, toUserId: _t, ...view } = transfer;
@@ -237,7 +267,8 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
 
   app.post('/webhooks/payments', async (req, res) => {
     const caller = getCaller(res);
-    if (caller.sub !== PAYMENT_PROVIDER_SUBJECT) throw problems.forbidden('Only the payment provider may call this.');
+    if (caller.sub !== PAYMENT_PROVIDER_SUBJECT)
+      throw problems.forbidden('Only the payment provider may call this.');
     const event = parseOrThrow(providerEventSchema, req.body, 'body');
     const result = await applyProviderEvent(ledger, event);
     res.status(200).json(result);
@@ -274,31 +305,5 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     res.json(report);
   });
 
-  app.get('/admin/dead-letters', async (req, res) => {
-    requireRole(res, 'support', 'admin');
-    requireStepUp(res);
-    const query = parseOrThrow(deadLetterQuery, req.query, 'query');
-    if (query.service !== undefined && query.service !== 'wallet-ledger') {
-      res.json({ items: [], nextCursor: null });
-      return;
-    }
-    const page = await listDeadLetters(ledger.db, {
-      limit: query.limit,
-      ...(query.topic ? { topic: query.topic } : {}),
-      ...(query.cursor ? { cursor: query.cursor } : {}),
-    });
-    res.json({ items: page.items.map((item) => ({ ...item, service: 'wallet-ledger' })), nextCursor: page.nextCursor });
-  });
-
-  app.post('/admin/dead-letters/replay', async (req, res) => {
-    requireRole(res, 'support', 'admin');
-    requireStepUp(res);
-    const body = parseOrThrow(replayBody, req.body, 'body');
-    if ('topic' in body && body.service !== undefined && body.service !== 'wallet-ledger') {
-      res.json({ replayed: [], failed: [] });
-      return;
-    }
-    const result = await replayDeadLetters(ledger.db, deps.platform, 'ids' in body ? { ids: body.ids } : { topic: body.topic });
-    res.json(result);
-  });
+  mountDeadLetterRoutes(app, { appId: 'wallet-ledger', db: ledger.db, platform: deps.platform });
 }

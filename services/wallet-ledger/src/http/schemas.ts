@@ -37,15 +37,3 @@ export const adjustmentBody = z.strictObject({
   direction: z.enum(['credit', 'debit']),
   reason: z.string().trim().min(3).max(500),
 });
-
-export const deadLetterQuery = z.object({
-  topic: z.string().min(1).max(200).optional(),
-  service: z.string().optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().regex(/^[1-9][0-9]{0,18}$/).optional(),
-});
-
-export const replayBody = z.union([
-  z.strictObject({ ids: z.array(z.string().regex(/^[1-9][0-9]{0,18}$/)).min(1).max(1000) }),
-  z.strictObject({ service: z.string().optional(), topic: z.string().min(1).max(200) }),
-]);
