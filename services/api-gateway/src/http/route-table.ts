@@ -199,7 +199,13 @@ export const ROUTES: readonly RouteSpec[] = [
   // Beyond API.md: read preferences back, and the phone number and push tokens SMS and push need.
   route({ method: 'GET', path: '/v1/me/notification-preferences', target: notification, access: 'user' }),
   route({ method: 'GET', path: '/v1/me/notification-channels', target: notification, access: 'user' }),
-  route({ method: 'PUT', path: '/v1/me/notification-channels', target: notification, access: 'user', audit: true }),
+  route({
+    method: 'PUT',
+    path: '/v1/me/notification-channels',
+    target: notification,
+    access: 'user',
+    audit: true,
+  }),
   route({ method: 'GET', path: '/v1/dev/outbox', target: notification, access: 'anonymous', devOnly: true }),
   // Admin: role + step-up + audit (enforced by `route`)
   route({ method: 'GET', path: '/v1/admin/users', target: identity, access: 'support' }),
