@@ -4,23 +4,47 @@
  * service runs per transfer, on the same PostgreSQL, same database, same runtime role. Prints one
  * JSON line and a table, with the ratio service/SQL.
  *
- *   TEST_PG_ADMIN_URL=postgres://postgres@127.0.0.1:54329/postgres node bench/ledger/run.ts
- *   env: BENCH_SECONDS (10), BENCH_WALLETS (1000), BENCH_CONCURRENCY (32), BENCH_DB_CONNECTIONS (16), PGBENCH
+ * Three processes, as in production: wallet-ledger and the REAL risk service each in their own Node
+ * process (`node --import @wallet/service-kit/telemetry-preload bench/ledger/service-process.ts`, the
+ * embedded transport: the ledger's risk call is loopback HTTP), and this process, which only
+ * generates load (undici, keep-alive, internal tokens minted before the clock starts).
+ *
+ *   eval "$(bash infra/local.sh env)"; TEST_PG_ADMIN_URL=$PG_ADMIN_URL npx node bench/ledger/run.ts
+ *   env: BENCH_SECONDS (10), BENCH_WALLETS (1000), BENCH_CONCURRENCY (32), BENCH_DB_CONNECTIONS (4: pool of the ledger and pgbench clients),
+ *        BENCH_CPU_PROF=1 (V8 CPU profiles of both services into .cache/bench-profiles),
+ *        BENCH_STATEMENTS=1 (pgbench's per-statement latencies on stderr),
+ *        BENCH_LEDGER_SERVICE=/abs/path/to/service.ts (another build of the ledger, for before/after), PGBENCH
+ *
+ * The floor runs with `-M extended` (unnamed statements, parsed and planned every time), which is
+ * what node-postgres sends; `-M prepared` would give the floor an advantage the service cannot have
+ * through PgBouncer in transaction mode. Besides throughput and latency, it prints the CPU each
+ * process spent per transfer (from /proc): on 2 cores the whole system is CPU-bound, so that is
+ * where the time goes. Both services log as in production (LOG_LEVEL info, to /dev/null).
  */
-import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import { execFile, fork, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { Pool } from 'undici';
-import { INTERNAL_TOKEN_HEADER, PAYMENT_PROVIDER_SUBJECT } from '@wallet/contracts';
-import { createInternalTokenSigner, withDatabase } from '@wallet/service-kit';
-import { startTestService } from '@wallet/service-testing';
-import { service } from '../../services/wallet-ledger/src/service.ts';
+import { INTERNAL_TOKEN_HEADER, PAYMENT_PROVIDER_SUBJECT, type AppId } from '@wallet/contracts';
+import {
+  createDatabase,
+  createInternalTokenSigner,
+  createLogger,
+  dropServiceDatabase,
+  provisionServiceDatabase,
+  runMigrationsFor,
+  withDatabase,
+  type ServiceDatabase,
+} from '@wallet/service-kit';
+import { internalKeysFor, testKeyring } from '@wallet/service-testing';
+import { service as riskService } from '@wallet/risk';
+import { service as ledgerService } from '../../services/wallet-ledger/src/service.ts';
+import type { LedgerDatabase } from '../../services/wallet-ledger/src/db/schema.ts';
 import { reconcile } from '../../services/wallet-ledger/src/operations/reconcile.ts';
 
 const run = promisify(execFile);
@@ -29,11 +53,27 @@ if (!adminUrl) {
   process.stderr.write('set TEST_PG_ADMIN_URL (a PostgreSQL superuser URL on loopback)\n');
   process.exit(64);
 }
+if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(adminUrl).hostname))
+  throw new Error('the benchmark only runs on loopback');
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
 const WALLETS = Number(process.env['BENCH_WALLETS'] ?? 1000);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 32);
-const DB_CONNECTIONS = Number(process.env['BENCH_DB_CONNECTIONS'] ?? 16);
+const DB_CONNECTIONS = Number(process.env['BENCH_DB_CONNECTIONS'] ?? 4);
 const PGBENCH = process.env['PGBENCH'] ?? '/usr/lib/postgresql/15/bin/pgbench';
+const CPU_PROF = process.env['BENCH_CPU_PROF'] === '1';
+const loadBefore = loadavg();
+
+// Bounded in time: whatever happens, the run ends (and takes its children with it).
+const children: ChildProcess[] = [];
+const hardStop = setTimeout(
+  () => {
+    process.stderr.write('benchmark exceeded its time bound; stopping\n');
+    for (const child of children) child.kill('SIGKILL');
+    process.exit(2);
+  },
+  (4 * SECONDS + 240) * 1000,
+);
+hardStop.unref();
 
 interface Result {
   name: string;
@@ -50,33 +90,143 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-// A risk service that always allows, answering at once: the HTTP figures include the risk round trip.
-const risk = createServer((req, res) => {
-  req.resume();
-  req.on('end', () => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ assessmentId: randomUUID(), decision: 'allow', score: 1, reasons: [] }));
+// ---- databases: one per service, owner runs migrations, the service runs as the runtime role
+const keyring = await testKeyring();
+const silent = createLogger('bench', { level: 'silent' });
+async function provision(
+  appId: AppId,
+  migrations: typeof ledgerService,
+): Promise<{ name: string; db: ServiceDatabase }> {
+  const name = `bench_${appId.replace(/-/g, '_')}_${randomBytes(4).toString('hex')}`;
+  const db = await provisionServiceDatabase(adminUrl!, name, {
+    owner: randomBytes(12).toString('hex'),
+    app: randomBytes(12).toString('hex'),
   });
-});
-await new Promise<void>((resolve) => risk.listen(0, '127.0.0.1', resolve));
+  await runMigrationsFor(migrations, db.ownerUrl, silent);
+  return { name, db };
+}
+const ledgerProvisioned = await provision('wallet-ledger', ledgerService);
+const riskProvisioned = await provision('risk', riskService as unknown as typeof ledgerService);
+const ledgerDb = ledgerProvisioned.db;
 
-const svc = await startTestService(service, {
-  adminUrl,
-  env: { DATABASE_POOL_MAX: String(DB_CONNECTIONS), LOG_LEVEL: 'silent', SYSTEM_ACCOUNT_SHARDS: '16', OUTBOX_POLL_INTERVAL_MS: '100' },
-});
-svc.bus.registerApp('risk', `http://127.0.0.1:${(risk.address() as AddressInfo).port}`);
-const http = new Pool(svc.url, { connections: CONCURRENCY, pipelining: 1 });
-const gateway = await createInternalTokenSigner('api-gateway', svc.keyring['api-gateway'].privateJwk);
+// ---- the two services, each in its own process
+function startServiceProcess(
+  appId: 'wallet-ledger' | 'risk',
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string }> {
+  const keys = internalKeysFor(keyring, appId);
+  const child = fork(new URL('./service-process.ts', import.meta.url), {
+    // Logs as production writes them (LOG_LEVEL info: one line per request), to nowhere.
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    execArgv: [
+      '--import',
+      '@wallet/service-kit/telemetry-preload',
+      ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=.cache/bench-profiles'] : []),
+    ],
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      NODE_ENV: 'production',
+      OTEL_SERVICE_NAME: appId,
+      BENCH_SERVICE: appId,
+      APP_ENV: 'development',
+      LOG_LEVEL: 'info',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      PLATFORM_TRANSPORT: 'embedded',
+      INTERNAL_JWT_JWKS: JSON.stringify(keys.jwks),
+      INTERNAL_JWT_PRIVATE_JWK: JSON.stringify(keys.privateJwk),
+      ...(process.env['BENCH_LEDGER_SERVICE']
+        ? { BENCH_LEDGER_SERVICE: process.env['BENCH_LEDGER_SERVICE'] }
+        : {}),
+      ...env,
+    },
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${appId}: not ready within 60 s`)), 60_000);
+    child.once('message', (message: { kind: string; url: string }) => {
+      clearTimeout(timer);
+      resolve({ child, url: message.url });
+    });
+    child.once('exit', (code) => reject(new Error(`${appId} exited with ${code}`)));
+  });
+}
+async function stopServiceProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
 
-async function call(method: 'GET' | 'POST', path: string, sub: string, body?: unknown, token?: string): Promise<{ status: number; json: Record<string, string> }> {
+const risk = await startServiceProcess('risk', {
+  DATABASE_URL: riskProvisioned.db.appUrl,
+  DATABASE_POOL_MAX: '10',
+});
+const ledger = await startServiceProcess('wallet-ledger', {
+  DATABASE_URL: ledgerDb.appUrl,
+  DATABASE_POOL_MAX: String(DB_CONNECTIONS),
+  SYSTEM_ACCOUNT_SHARDS: '16',
+  BENCH_PEERS: JSON.stringify({ risk: risk.url }),
+});
+for (const { url } of [risk, ledger])
+  if (new URL(url).hostname !== '127.0.0.1') throw new Error('the benchmark only targets loopback');
+
+const gateway = await createInternalTokenSigner('api-gateway', keyring['api-gateway'].privateJwk);
+
+// The bench sends thousands of transfers per user within seconds: risk's velocity rules would (rightly)
+// challenge them. An admin override raises the velocity limits, through risk's own audited API; every
+// rule still runs, and the counters are still read and written per assessment.
+{
+  const huge = { maxCount: 1_000_000_000, maxSum: { EUR: '1000000000000000000' } };
+  const limits = { '10m': huge, '1h': huge, '24h': huge };
+  const res = await fetch(`${risk.url}/admin/risk/rules`, {
+    method: 'PUT',
+    headers: {
+      'content-type': 'application/json',
+      [INTERNAL_TOKEN_HEADER]: await gateway.sign('risk', {
+        sub: 'bench-admin',
+        roles: ['admin'],
+        acr: 'aal2',
+      }),
+    },
+    body: JSON.stringify({
+      overrides: { velocity: { limits: { user: limits, device: limits, ip: limits } } },
+      reason: 'ledger benchmark: synthetic bursts',
+      expectedVersion: null,
+    }),
+  });
+  if (res.status !== 200) throw new Error(`risk rules override: ${res.status} ${await res.text()}`);
+}
+
+const http = new Pool(ledger.url, { connections: CONCURRENCY, pipelining: 1 });
+
+async function call(
+  method: 'GET' | 'POST',
+  path: string,
+  sub: string,
+  body?: unknown,
+  token?: string,
+): Promise<{ status: number; json: Record<string, string> }> {
   const headers: Record<string, string> = {
     [INTERNAL_TOKEN_HEADER]: token ?? (await gateway.sign('wallet-ledger', { sub, roles: ['user'] })),
     'content-type': 'application/json',
     'idempotency-key': randomUUID(),
   };
-  const res = await http.request({ method, path, headers, body: body === undefined ? null : JSON.stringify(body) });
+  const res = await http.request({
+    method,
+    path,
+    headers,
+    body: body === undefined ? null : JSON.stringify(body),
+  });
   const text = await res.body.text();
   return { status: res.statusCode, json: text ? (JSON.parse(text) as Record<string, string>) : {} };
+}
+
+async function metric(name: string): Promise<number> {
+  const res = await http.request({ method: 'GET', path: '/metrics' });
+  const text = await res.body.text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : 0;
 }
 
 async function inBatches<T>(count: number, width: number, fn: (i: number) => Promise<T>): Promise<T[]> {
@@ -101,16 +251,78 @@ const wallets = await inBatches(users.length, 16, async (i) => {
   const funded = await call('POST', '/webhooks/payments', PAYMENT_PROVIDER_SUBJECT, {
     id: `seed-${i}`,
     type: 'payment.succeeded',
-    data: { walletId: res.json['walletId'], amount: i === 0 ? '1000000000000' : '1000000000', currency: 'EUR' },
+    data: {
+      walletId: res.json['walletId'],
+      amount: i === 0 ? '1000000000000' : '1000000000',
+      currency: 'EUR',
+    },
   });
   if (funded.status !== 200) throw new Error(`seed deposit ${funded.status}`);
   return res.json['walletId']!;
 });
 
+/** CPU seconds (user + system) used so far by a process, from /proc (Linux); 0 elsewhere. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return 0;
+  }
+}
+/**
+ * CPU seconds of the PostgreSQL processes on this machine: those serving `database` (a backend's
+ * process title names its database), or all of them (walwriter, checkpointer, ... included).
+ */
+function postgresCpuSeconds(database?: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
+      if (database && !readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(` ${database} `)) continue;
+      total += cpuSeconds(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+/** CPU seconds the whole machine spent busy (all processes, including ones that exited meanwhile). */
+function machineCpuSeconds(): number {
+  const [, user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]!
+    .trim()
+    .split(/\s+/)
+    .map(Number);
+  return (user + nice + system + irq + softirq) / 100;
+}
+function cpuSnapshot(): Record<string, number> {
+  return {
+    machine: machineCpuSeconds(),
+    ledger: cpuSeconds(ledger.child.pid!),
+    risk: cpuSeconds(risk.child.pid!),
+    loadGenerator: cpuSeconds(process.pid),
+    postgresLedgerDb: postgresCpuSeconds(ledgerDb.database),
+    postgresRiskDb: postgresCpuSeconds(riskProvisioned.db.database),
+    postgres: postgresCpuSeconds(),
+  };
+}
+/** Per scenario: CPU milliseconds per request, by process (where the 2 cores went). */
+const cpuPerRequest: Record<string, Record<string, number>> = {};
+
+const statuses: Record<string, Record<number, number>> = {};
+const failOpen: Record<string, number> = {};
+
 async function httpScenario(name: string, pickFrom: () => number): Promise<Result> {
-  const tokens = await Promise.all(users.map((sub) => gateway.sign('wallet-ledger', { sub, roles: ['user'] })));
+  const tokens = await Promise.all(
+    users.map((sub) => gateway.sign('wallet-ledger', { sub, roles: ['user'] })),
+  );
+  const failOpenBefore = await metric('ledger_risk_fail_open_total');
   const latencies: number[] = [];
+  const seen: Record<number, number> = {};
   let errors = 0;
+  const cpuBefore = cpuSnapshot();
   const deadline = performance.now() + SECONDS * 1000;
   const started = performance.now();
   await Promise.all(
@@ -120,44 +332,76 @@ async function httpScenario(name: string, pickFrom: () => number): Promise<Resul
         let to = 1 + Math.floor(Math.random() * WALLETS);
         if (to === from) to = to === WALLETS ? 1 : to + 1;
         const t0 = performance.now();
-        const res = await call('POST', '/transfers', users[from]!, { fromWalletId: wallets[from], toWalletId: wallets[to], amount: '1', currency: 'EUR' }, tokens[from]);
+        const res = await call(
+          'POST',
+          '/transfers',
+          users[from]!,
+          { fromWalletId: wallets[from], toWalletId: wallets[to], amount: '1', currency: 'EUR' },
+          tokens[from],
+        );
         latencies.push(performance.now() - t0);
+        seen[res.status] = (seen[res.status] ?? 0) + 1;
         if (res.status !== 201) errors += 1;
       }
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
+  const cpuAfter = cpuSnapshot();
+  cpuPerRequest[name] = Object.fromEntries(
+    Object.entries(cpuAfter).map(([k, v]) => [
+      k,
+      +(((v - (cpuBefore[k] ?? 0)) * 1000) / Math.max(1, latencies.length)).toFixed(2),
+    ]),
+  );
+  statuses[name] = seen;
+  failOpen[name] = (await metric('ledger_risk_fail_open_total')) - failOpenBefore;
   latencies.sort((a, b) => a - b);
-  return { name, requests: latencies.length, errors, tps: latencies.length / elapsed, p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99) };
+  return {
+    name,
+    requests: latencies.length,
+    errors,
+    tps: latencies.length / elapsed,
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+  };
 }
 
 const manyHttp = await httpScenario('http: many wallets', () => 1 + Math.floor(Math.random() * WALLETS));
 const hotHttp = await httpScenario('http: one hot wallet', () => 0);
+await http.close();
+await stopServiceProcess(ledger.child);
+await stopServiceProcess(risk.child);
 
 // The raw-SQL floor: the same statements, in the same order, on the same database and role.
-const su = new pg.Client({ connectionString: withDatabase(adminUrl, svc.database.database) });
+const su = new pg.Client({ connectionString: withDatabase(adminUrl, ledgerDb.database) });
 await su.connect();
 await su.query('CREATE TABLE bench_wallets (n int PRIMARY KEY, id uuid NOT NULL)');
-await su.query('INSERT INTO bench_wallets SELECT n - 1, id FROM unnest($1::uuid[]) WITH ORDINALITY AS w (id, n)', [wallets]);
-await su.query(`GRANT SELECT ON bench_wallets TO "${svc.database.appRole}"`);
+await su.query(
+  'INSERT INTO bench_wallets SELECT n - 1, id FROM unnest($1::uuid[]) WITH ORDINALITY AS w (id, n)',
+  [wallets],
+);
+await su.query(`GRANT SELECT ON bench_wallets TO "${ledgerDb.appRole}"`);
 await su.end();
 
 function pgbenchScript(fromExpr: string): string {
+  // Per transfer, what the service sends: claim the key; read both wallets (one query); BEGIN; the
+  // transaction row; the stored answer; each leg's conditional UPDATE with its entry (account-id
+  // order); the outbox row; COMMIT. One `\gset` helper query picks the wallet ids and the leg order.
+  const leg = (n: 1 | 2) =>
+    `WITH leg AS (UPDATE accounts SET balance = balance + :m${n}::numeric, held = held - '0'::numeric, version = version + 1, last_hash = ledger_entry_hash(last_hash, id, version + 1, :tx::uuid, :m${n}::numeric, currency, balance + :m${n}::numeric) WHERE id = :a${n}::uuid AND currency = 'EUR' AND status = 'active' AND held >= '0'::numeric AND (allow_negative OR balance + :m${n}::numeric - (held - '0'::numeric) >= 0) RETURNING id, currency, owner_id, type, balance, held, version, last_hash), entry AS (INSERT INTO entries (transaction_id, account_id, currency, amount, balance_after, account_version, hash) SELECT :tx::uuid, id, currency, :m${n}::numeric, balance, version, last_hash FROM leg) SELECT owner_id, type, balance::text AS balance, held::text AS held, version FROM leg;`;
   return `
 \\set f ${fromExpr}
 \\set t random(1, ${WALLETS})
-SELECT (SELECT id FROM bench_wallets WHERE n = :f) AS fid, (SELECT id FROM bench_wallets WHERE n = CASE WHEN :t = :f THEN (:t % ${WALLETS}) + 1 ELSE :t END) AS tid, gen_random_uuid() AS k, gen_random_uuid() AS lease, gen_random_uuid() AS tx \\gset
+SELECT fid, tid, least(fid, tid) AS a1, greatest(fid, tid) AS a2, CASE WHEN fid < tid THEN '-1' ELSE '1' END AS m1, CASE WHEN fid < tid THEN '1' ELSE '-1' END AS m2, gen_random_uuid() AS k, gen_random_uuid() AS lease, gen_random_uuid() AS tx FROM (SELECT (SELECT id FROM bench_wallets WHERE n = :f) AS fid, (SELECT id FROM bench_wallets WHERE n = CASE WHEN :t = :f THEN (:t % ${WALLETS}) + 1 ELSE :t END) AS tid) AS w \\gset
 INSERT INTO idempotency_keys (scope, key, request_hash, status, lease_token, locked_until) VALUES ('bench', :k::text, 'fingerprint', 'in_flight', :lease::uuid, now() + 60 * interval '1 second') ON CONFLICT (scope, key) DO NOTHING RETURNING lease_token;
-SELECT id, owner_id, currency, balance, held, status, created_at FROM accounts WHERE id = :fid::uuid AND type = 'user_wallet';
-SELECT id, owner_id, currency, balance, held, status, created_at FROM accounts WHERE id = :tid::uuid AND type = 'user_wallet';
-SELECT least(:fid::uuid, :tid::uuid) AS a1, greatest(:fid::uuid, :tid::uuid) AS a2, CASE WHEN :fid::uuid < :tid::uuid THEN '-1' ELSE '1' END AS m1, CASE WHEN :fid::uuid < :tid::uuid THEN '1' ELSE '-1' END AS m2 \\gset
+SELECT id, owner_id, currency, balance, held, status, created_at FROM accounts WHERE id IN (:fid::uuid, :tid::uuid) AND type = 'user_wallet';
 BEGIN;
 INSERT INTO transactions (id, kind, currency, amount, from_account_id, to_account_id, initiated_by, description, risk_assessment_id, risk) VALUES (:tx::uuid, 'transfer', 'EUR', '1', :fid::uuid, :tid::uuid, 'bench', NULL, 'a', jsonb_build_object('assessmentId', 'a', 'decision', 'allow', 'score', 1, 'failOpen', false, 'steppedUp', false)) RETURNING created_at;
-UPDATE accounts SET balance = balance + :m1::numeric, held = held - '0'::numeric, version = version + 1, last_hash = ledger_entry_hash(last_hash, id, version + 1, :tx::uuid, :m1::numeric, currency, balance + :m1::numeric) WHERE id = :a1::uuid AND currency = 'EUR' AND status = 'active' AND held >= '0'::numeric AND (allow_negative OR balance + :m1::numeric - (held - '0'::numeric) >= 0) RETURNING owner_id, type, balance::text AS b1, held::text AS held, version AS v1, encode(last_hash, 'hex') AS h1 \\gset
-UPDATE accounts SET balance = balance + :m2::numeric, held = held - '0'::numeric, version = version + 1, last_hash = ledger_entry_hash(last_hash, id, version + 1, :tx::uuid, :m2::numeric, currency, balance + :m2::numeric) WHERE id = :a2::uuid AND currency = 'EUR' AND status = 'active' AND held >= '0'::numeric AND (allow_negative OR balance + :m2::numeric - (held - '0'::numeric) >= 0) RETURNING owner_id, type, balance::text AS b2, held::text AS held, version AS v2, encode(last_hash, 'hex') AS h2 \\gset
-INSERT INTO entries (transaction_id, account_id, currency, amount, balance_after, account_version, hash) VALUES (:tx::uuid, :a1::uuid, 'EUR', :m1::numeric, :b1::numeric, :v1::bigint, decode(:h1::text, 'hex')), (:tx::uuid, :a2::uuid, 'EUR', :m2::numeric, :b2::numeric, :v2::bigint, decode(:h2::text, 'hex'));
-INSERT INTO outbox (id, topic, event_type, source, payload, partition_key, traceparent) VALUES (gen_random_uuid(), 'ledger.transfer.completed', 'wallet.ledger.transfer.completed.v1', 'wallet-ledger', jsonb_build_object('transferId', :tx::text, 'fromWalletId', :fid::text, 'toWalletId', :tid::text, 'amount', '1', 'currency', 'EUR'), :fid::text, NULL);
 UPDATE idempotency_keys SET status = 'completed', response_status = 201, response_body = '{"transferId":"' || :tx::text || '","status":"completed"}', completed_at = now() WHERE scope = 'bench' AND key = :k::text AND status = 'in_flight' AND lease_token = :lease::uuid;
+${leg(1)}
+${leg(2)}
+INSERT INTO outbox (id, topic, event_type, source, payload, partition_key, traceparent) VALUES (gen_random_uuid(), 'ledger.transfer.completed', 'wallet.ledger.transfer.completed.v1', 'wallet-ledger', jsonb_build_object('transferId', :tx::text, 'fromWalletId', :fid::text, 'toWalletId', :tid::text, 'amount', '1', 'currency', 'EUR'), :fid::text, NULL);
 COMMIT;
 `;
 }
@@ -167,31 +411,75 @@ async function pgbenchScenario(name: string, fromExpr: string): Promise<Result> 
   const file = join(dir, `${name.replace(/\W+/g, '_')}.sql`);
   await writeFile(file, pgbenchScript(fromExpr));
   const logPrefix = join(dir, name.replace(/\W+/g, '_'));
+  const machineBefore = machineCpuSeconds();
   const { stdout } = await run(
     PGBENCH,
-    ['-n', '-M', 'prepared', '-c', String(DB_CONNECTIONS), '-j', String(Math.min(2, DB_CONNECTIONS)), '-T', String(SECONDS), '-f', file, '-l', '--log-prefix', logPrefix, svc.database.appUrl],
+    [
+      '-n',
+      '-M',
+      'extended',
+      '-c',
+      String(DB_CONNECTIONS),
+      '-j',
+      String(Math.min(2, DB_CONNECTIONS)),
+      '-T',
+      String(SECONDS),
+      ...(process.env['BENCH_STATEMENTS'] === '1' ? ['-r'] : []),
+      '-f',
+      file,
+      '-l',
+      '--log-prefix',
+      logPrefix,
+      ledgerDb.appUrl,
+    ],
     { maxBuffer: 64 * 1024 * 1024, timeout: (SECONDS + 60) * 1000 },
   );
   const processed = Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1] ?? 0);
   const failed = Number(/number of failed transactions: (\d+)/.exec(stdout)?.[1] ?? 0);
   const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1] ?? 0);
-  const { stdout: logs } = await run('sh', ['-c', `cat ${logPrefix}.* | awk '{print $3}'`], { maxBuffer: 256 * 1024 * 1024 });
-  const latencies = logs.split('\n').filter(Boolean).map((us) => Number(us) / 1000).filter((ms) => Number.isFinite(ms)).sort((a, b) => a - b);
-  return { name, requests: processed, errors: failed, tps, p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99) };
+  const { stdout: logs } = await run('sh', ['-c', `cat ${logPrefix}.* | awk '{print $3}'`], {
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  const latencies = logs
+    .split('\n')
+    .filter(Boolean)
+    .map((us) => Number(us) / 1000)
+    .filter((ms) => Number.isFinite(ms))
+    .sort((a, b) => a - b);
+  // PostgreSQL backends exit with pgbench (their CPU leaves /proc): machine-wide CPU, pgbench included.
+  cpuPerRequest[name] = {
+    machine: +(((machineCpuSeconds() - machineBefore) * 1000) / Math.max(1, processed)).toFixed(2),
+  };
+  if (process.env['BENCH_STATEMENTS'] === '1')
+    process.stderr.write(
+      `${name}: per-statement latency\n${stdout.slice(stdout.indexOf('statement latencies'))}\n`,
+    );
+  return {
+    name,
+    requests: processed,
+    errors: failed,
+    tps,
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+  };
 }
 
 const manySql = await pgbenchScenario('pgbench: many wallets', `random(1, ${WALLETS})`);
 const hotSql = await pgbenchScenario('pgbench: one hot wallet', '0');
 
-const books = await reconcile(svc.db);
-await http.close();
-await svc.stop();
-await new Promise<void>((resolve) => risk.close(() => resolve()));
+const books = createDatabase<LedgerDatabase>({ url: ledgerDb.appUrl, poolMax: 2 });
+const reconciled = await reconcile(books.db);
+await books.close();
 await rm(dir, { recursive: true, force: true });
+await dropServiceDatabase(adminUrl, ledgerProvisioned.name);
+await dropServiceDatabase(adminUrl, riskProvisioned.name);
 
 const results = [manyHttp, hotHttp, manySql, hotSql];
 const summary = {
   bench: 'ledger-transfers',
+  processes:
+    'wallet-ledger + risk each in its own Node process (embedded transport, loopback HTTP); load generator here',
   seconds: SECONDS,
   wallets: WALLETS,
   httpConcurrency: CONCURRENCY,
@@ -199,17 +487,41 @@ const summary = {
   cores: availableParallelism(),
   cpu: cpus()[0]?.model ?? 'unknown',
   node: process.version,
-  results: results.map((r) => ({ ...r, tps: Math.round(r.tps), p50: +r.p50.toFixed(2), p95: +r.p95.toFixed(2), p99: +r.p99.toFixed(2) })),
+  loadAverageBefore: +(loadBefore[0] ?? 0).toFixed(2),
+  loadAverageAfter: +(loadavg()[0] ?? 0).toFixed(2),
+  results: results.map((r) => ({
+    ...r,
+    tps: Math.round(r.tps),
+    p50: +r.p50.toFixed(2),
+    p95: +r.p95.toFixed(2),
+    p99: +r.p99.toFixed(2),
+  })),
+  httpStatuses: statuses,
+  riskFailOpen: failOpen,
+  cpuMsPerTransfer: cpuPerRequest,
   ratioManyWallets: +(manyHttp.tps / manySql.tps).toFixed(3),
   ratioHotWallet: +(hotHttp.tps / hotSql.tps).toFixed(3),
-  reconcileOk: books.ok,
+  reconcileOk: reconciled.ok,
 };
 process.stdout.write(`${JSON.stringify(summary)}\n\n`);
 const pad = (s: string, n: number) => s.padEnd(n);
-process.stdout.write(`${pad('scenario', 26)}${pad('requests', 10)}${pad('errors', 8)}${pad('tps', 8)}${pad('p50 ms', 9)}${pad('p95 ms', 9)}p99 ms\n`);
+process.stdout.write(
+  `${pad('scenario', 26)}${pad('requests', 10)}${pad('errors', 8)}${pad('tps', 8)}${pad('p50 ms', 9)}${pad('p95 ms', 9)}p99 ms\n`,
+);
 for (const r of summary.results) {
-  process.stdout.write(`${pad(r.name, 26)}${pad(String(r.requests), 10)}${pad(String(r.errors), 8)}${pad(String(r.tps), 8)}${pad(String(r.p50), 9)}${pad(String(r.p95), 9)}${r.p99}\n`);
+  process.stdout.write(
+    `${pad(r.name, 26)}${pad(String(r.requests), 10)}${pad(String(r.errors), 8)}${pad(String(r.tps), 8)}${pad(String(r.p50), 9)}${pad(String(r.p95), 9)}${r.p99}\n`,
+  );
+}
+for (const [name, cpu] of Object.entries(cpuPerRequest)) {
+  process.stdout.write(
+    `CPU ms per transfer, ${name}: ${Object.entries(cpu)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}\n`,
+  );
 }
 process.stdout.write(
-  `\nservice/SQL throughput: many wallets ${summary.ratioManyWallets}, hot wallet ${summary.ratioHotWallet}; reconcile after the run: ${books.ok ? 'ok' : 'FAILED'}; ${summary.cores} cores, Node ${summary.node}\n`,
+  `\nservice/SQL throughput: many wallets ${summary.ratioManyWallets}, hot wallet ${summary.ratioHotWallet}; risk fail-open: ${JSON.stringify(failOpen)}; ` +
+    `reconcile after the run: ${reconciled.ok ? 'ok' : 'FAILED'}; ${summary.cores} cores, load ${summary.loadAverageBefore} -> ${summary.loadAverageAfter}, Node ${summary.node}\n`,
 );
+clearTimeout(hardStop);

@@ -47,6 +47,19 @@ export async function transferFunds(deps: LedgerDeps, input: TransferInput, fini
       })
       .returning('created_at')
       .executeTakeFirstOrThrow();
+    // The stored answer is written BEFORE the account rows are locked (it needs nothing the legs
+    // return): the hot rows stay locked for the legs, the outbox row and the commit only. It still
+    // commits or rolls back with the movement.
+    const answer = await finish(trx, {
+      transferId: input.transferId,
+      status: 'completed',
+      fromWalletId: input.fromWalletId,
+      toWalletId: input.toWalletId,
+      amount: input.amount.toString(),
+      currency: input.currency,
+      description: input.description,
+      createdAt: created_at.toISOString(),
+    });
     const posted = await postEntries(trx, input.transferId, input.currency, [
       { accountId: input.fromWalletId, amount: -input.amount },
       { accountId: input.toWalletId, amount: input.amount },
@@ -54,6 +67,7 @@ export async function transferFunds(deps: LedgerDeps, input: TransferInput, fini
     const payer = posted.find((p) => p.accountId === input.fromWalletId)!;
     const payee = posted.find((p) => p.accountId === input.toWalletId)!;
     if (payee.type !== 'user_wallet' || payer.type !== 'user_wallet') throw ledgerProblems.walletNotFound();
+    // After the legs, so outbox order per payer wallet (the partition key) follows the row lock order.
     await enqueueEvent(trx, {
       name: 'transferCompleted',
       data: {
@@ -71,16 +85,7 @@ export async function transferFunds(deps: LedgerDeps, input: TransferInput, fini
       partitionKey: input.fromWalletId,
       ...(input.traceparent ? { traceparent: input.traceparent } : {}),
     });
-    return finish(trx, {
-      transferId: input.transferId,
-      status: 'completed',
-      fromWalletId: input.fromWalletId,
-      toWalletId: input.toWalletId,
-      amount: input.amount.toString(),
-      currency: input.currency,
-      description: input.description,
-      createdAt: created_at.toISOString(),
-    });
+    return answer;
   });
 }
 

@@ -84,6 +84,25 @@ export async function getWallet(db: Kysely<LedgerDatabase>, walletId: string): P
   return row ? walletView(row) : undefined;
 }
 
+/** Two wallets in one round trip (a transfer's payer and payee); either may be missing. */
+export async function getWalletPair(
+  db: Kysely<LedgerDatabase>,
+  firstId: string,
+  secondId: string,
+): Promise<[WalletView | undefined, WalletView | undefined]> {
+  const rows = await db
+    .selectFrom('accounts')
+    .select(walletColumns)
+    .where('id', 'in', [firstId, secondId])
+    .where('type', '=', 'user_wallet')
+    .execute();
+  const find = (id: string) => {
+    const row = rows.find((r) => r.id === id);
+    return row ? walletView(row) : undefined;
+  };
+  return [find(firstId), find(secondId)];
+}
+
 export async function listWallets(db: Kysely<LedgerDatabase>, ownerId: string): Promise<WalletView[]> {
   const rows = await db
     .selectFrom('accounts')
