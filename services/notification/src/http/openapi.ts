@@ -1,4 +1,5 @@
 /** notification's OpenAPI 3.1 document (public `/v1` paths), built from the zod schemas; the gateway merges it. */
+import { problemJsonSchema } from '@wallet/service-kit';
 import { ProblemType } from '@wallet/contracts';
 import { z } from 'zod';
 import { preferencesUpdateSchema } from '../domain/preferences.ts';
@@ -164,23 +165,8 @@ export function buildOpenApiDocument(options: { devOutbox: boolean }): Record<st
       },
       schemas: {
         Problem: {
-          type: 'object',
+          ...problemJsonSchema,
           description: `RFC 9457 problem details; \`type\` is a stable URI such as ${ProblemType.validation}`,
-          required: ['type', 'title', 'status'],
-          properties: {
-            type: { type: 'string', format: 'uri' },
-            title: { type: 'string' },
-            status: { type: 'integer' },
-            detail: { type: 'string' },
-            instance: { type: 'string' },
-            errors: {
-              type: 'array',
-              items: {
-                type: 'object',
-                properties: { field: { type: 'string' }, message: { type: 'string' } },
-              },
-            },
-          },
         },
       },
     },
