@@ -19,7 +19,9 @@ async function databaseUrl(explicit: string | undefined): Promise<string> {
   const fromEnv = process.env['DATABASE_URL'];
   if (fromEnv) return fromEnv;
   const runtimeFile = resolve(import.meta.dirname, '../../../.data/embedded/runtime.json');
-  const runtime = JSON.parse(await readFile(runtimeFile, 'utf8')) as { databases?: Record<string, { appUrl?: string }> };
+  const runtime = JSON.parse(await readFile(runtimeFile, 'utf8')) as {
+    databases?: Record<string, { appUrl?: string }>;
+  };
   const url = runtime.databases?.['wallet-ledger']?.appUrl;
   if (!url) throw new Error(`no wallet-ledger database in ${runtimeFile}; set DATABASE_URL`);
   return url;
@@ -34,7 +36,11 @@ if (values.help || positionals[0] !== 'reconcile') {
   process.stderr.write(USAGE);
   process.exitCode = values.help ? 0 : 64;
 } else {
-  const database = createDatabase<LedgerDatabase>({ url: await databaseUrl(values['database-url']), poolMax: 1, applicationName: 'wallet-ledger-cli' });
+  const database = createDatabase<LedgerDatabase>({
+    url: await databaseUrl(values['database-url']),
+    poolMax: 1,
+    applicationName: 'wallet-ledger-cli',
+  });
   try {
     const report = await reconcile(database.db);
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

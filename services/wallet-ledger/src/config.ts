@@ -20,10 +20,19 @@ export const configSchema = runtimeEnvSchema.extend({
    * Other currencies always fail closed (no FX rate here to compare).
    */
   RISK_FAIL_OPEN_BELOW: minorUnits.default(5_000n),
+  /**
+   * `balance.low` is published when a wallet's available balance in PLATFORM_CURRENCY falls below this
+   * (minor units; 0 turns it off).
+   */
+  BALANCE_LOW_THRESHOLD: minorUnits.default(1_000n),
   /** Shards of each hot system account (funding, payout clearing, suspense) per currency. */
   SYSTEM_ACCOUNT_SHARDS: z.coerce.number().int().min(1).max(256).default(16),
   /** How long a withdrawal's hold waits for the payout provider before it expires. */
-  WITHDRAWAL_HOLD_TTL_SECONDS: z.coerce.number().int().min(1).default(7 * 24 * 3600),
+  WITHDRAWAL_HOLD_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(7 * 24 * 3600),
   /** How often the hold-expiry worker looks for expired holds. */
   HOLD_EXPIRY_INTERVAL_MS: z.coerce.number().int().min(10).default(30_000),
   /** How long a claimed Idempotency-Key stays in flight before another request may take it over. */

@@ -30,7 +30,11 @@ export interface RiskClient {
   assess(caller: InternalClaims, request: RiskRequest): Promise<RiskOutcome>;
 }
 
-export function createRiskClient(deps: { platform: Platform; signer: InternalTokenSigner; timeoutMs: number }): RiskClient {
+export function createRiskClient(deps: {
+  platform: Platform;
+  signer: InternalTokenSigner;
+  timeoutMs: number;
+}): RiskClient {
   return {
     async assess(caller, request) {
       try {
@@ -61,7 +65,8 @@ export function createRiskClient(deps: { platform: Platform; signer: InternalTok
           },
           timeoutMs: deps.timeoutMs,
         });
-        if (response.status !== 200) return { kind: 'unavailable', reason: `risk answered ${response.status}` };
+        if (response.status !== 200)
+          return { kind: 'unavailable', reason: `risk answered ${response.status}` };
         const parsed = assessmentSchema.safeParse(response.body);
         if (!parsed.success) return { kind: 'unavailable', reason: 'risk answer off contract' };
         return { kind: 'answered', ...parsed.data };

@@ -14,7 +14,12 @@ import { expireHolds } from './operations/provider-events.ts';
 import { createRiskClient } from './risk-client.ts';
 
 /** Runs `tick` every `intervalMs` until stopped; a failing tick is logged and retried next time. */
-function intervalWorker(name: string, intervalMs: number, tick: () => Promise<unknown>, onError: (e: unknown) => void): BackgroundWorker {
+function intervalWorker(
+  name: string,
+  intervalMs: number,
+  tick: () => Promise<unknown>,
+  onError: (e: unknown) => void,
+): BackgroundWorker {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
   let stopped = false;
@@ -56,7 +61,12 @@ export const service: ServiceModule<LedgerDatabase, Config> = {
       help: 'Movements that proceeded although risk did not answer (below the fail-open amount).',
       registers: [ctx.metrics.registry],
     });
-    subscribeUserRegistered({ platform: ctx.platform, db, logger: ctx.logger, platformCurrency: ctx.config.PLATFORM_CURRENCY });
+    subscribeUserRegistered({
+      platform: ctx.platform,
+      db,
+      logger: ctx.logger,
+      platformCurrency: ctx.config.PLATFORM_CURRENCY,
+    });
     const relay = createOutboxRelay({
       db,
       platform: ctx.platform,
@@ -82,10 +92,17 @@ export const service: ServiceModule<LedgerDatabase, Config> = {
           verifier: ctx.verifier,
           ledger,
           idempotency: createIdempotencyStore(db, ctx.config.IDEMPOTENCY_LEASE_SECONDS),
-          risk: createRiskClient({ platform: ctx.platform, signer: ctx.signer, timeoutMs: ctx.config.RISK_TIMEOUT_MS }),
+          risk: createRiskClient({
+            platform: ctx.platform,
+            signer: ctx.signer,
+            timeoutMs: ctx.config.RISK_TIMEOUT_MS,
+          }),
           platform: ctx.platform,
           logger: ctx.logger,
-          riskPolicy: { platformCurrency: ctx.config.PLATFORM_CURRENCY, failOpenBelow: ctx.config.RISK_FAIL_OPEN_BELOW },
+          riskPolicy: {
+            platformCurrency: ctx.config.PLATFORM_CURRENCY,
+            failOpenBelow: ctx.config.RISK_FAIL_OPEN_BELOW,
+          },
           onRiskFailOpen: () => failOpen.inc(),
         }),
       workers,

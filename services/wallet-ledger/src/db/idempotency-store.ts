@@ -62,12 +62,19 @@ export function createIdempotencyStore(db: Kysely<LedgerDatabase>, leaseSeconds:
         if (!existing) continue; // released between our insert and our read: try again
         if (existing.request_hash !== requestHash) return { kind: 'mismatch' };
         if (existing.status === 'completed') {
-          return { kind: 'replay', status: existing.response_status ?? 500, body: existing.response_body ?? '' };
+          return {
+            kind: 'replay',
+            status: existing.response_status ?? 500,
+            body: existing.response_body ?? '',
+          };
         }
         // In flight. Take it over only when its lease ran out (its request died without answering).
         const takenOver = await db
           .updateTable('idempotency_keys')
-          .set({ lease_token: leaseToken, locked_until: sql<Date>`now() + ${leaseSeconds} * interval '1 second'` })
+          .set({
+            lease_token: leaseToken,
+            locked_until: sql<Date>`now() + ${leaseSeconds} * interval '1 second'`,
+          })
           .where('scope', '=', scope)
           .where('key', '=', key)
           .where('status', '=', 'in_flight')

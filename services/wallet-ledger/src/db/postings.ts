@@ -34,7 +34,11 @@ function byAccountId(a: { accountId: string }, b: { accountId: string }): number
 }
 
 /** Why a conditional update touched no row, as the problem the caller should see. */
-async function refusalFor(trx: Transaction<LedgerDatabase>, accountId: string, currency: string): Promise<Error> {
+async function refusalFor(
+  trx: Transaction<LedgerDatabase>,
+  accountId: string,
+  currency: string,
+): Promise<Error> {
   const account = await trx
     .selectFrom('accounts')
     .select(['currency', 'status'])
@@ -53,7 +57,8 @@ export async function postEntries(
   legs: readonly Leg[],
 ): Promise<PostedLeg[]> {
   const total = legs.reduce((sum, leg) => sum + leg.amount, 0n);
-  if (total !== 0n) throw new Error(`postEntries: legs of ${transactionId} sum to ${total.toString()}, not zero`);
+  if (total !== 0n)
+    throw new Error(`postEntries: legs of ${transactionId} sum to ${total.toString()}, not zero`);
   if (new Set(legs.map((l) => l.accountId)).size !== legs.length) {
     throw new Error(`postEntries: ${transactionId} posts twice to one account`);
   }

@@ -14,7 +14,9 @@ export function canonicalJson(value: unknown): string {
 
 /** The stored fingerprint of a request: method, path (query included) and canonical body. */
 export function requestFingerprint(method: string, path: string, body: unknown): string {
-  return createHash('sha256').update(`${method.toUpperCase()}\n${path}\n${canonicalJson(body ?? null)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${method.toUpperCase()}\n${path}\n${canonicalJson(body ?? null)}`)
+    .digest('hex');
 }
 
 /**

@@ -4,11 +4,26 @@ import { HttpProblem } from '@wallet/service-kit';
 
 export const ledgerProblems = {
   walletNotFound: () =>
-    new HttpProblem({ status: 404, type: ProblemType.notFound, title: 'Not found', detail: 'No such wallet.' }),
+    new HttpProblem({
+      status: 404,
+      type: ProblemType.notFound,
+      title: 'Not found',
+      detail: 'No such wallet.',
+    }),
   transferNotFound: () =>
-    new HttpProblem({ status: 404, type: ProblemType.notFound, title: 'Not found', detail: 'No such transfer.' }),
+    new HttpProblem({
+      status: 404,
+      type: ProblemType.notFound,
+      title: 'Not found',
+      detail: 'No such transfer.',
+    }),
   withdrawalNotFound: () =>
-    new HttpProblem({ status: 404, type: ProblemType.notFound, title: 'Not found', detail: 'No such withdrawal.' }),
+    new HttpProblem({
+      status: 404,
+      type: ProblemType.notFound,
+      title: 'Not found',
+      detail: 'No such withdrawal.',
+    }),
   insufficientFunds: () =>
     new HttpProblem({
       status: 422,
@@ -53,7 +68,8 @@ export const ledgerProblems = {
       status: 503,
       type: ProblemType.dependencyUnavailable,
       title: 'Dependency unavailable',
-      detail: 'The risk assessment did not answer in time; this amount cannot proceed without it. Retry later.',
+      detail:
+        'The risk assessment did not answer in time; this amount cannot proceed without it. Retry later.',
       headers: { 'Retry-After': '5' },
     }),
   idempotencyKeyMissing: () =>

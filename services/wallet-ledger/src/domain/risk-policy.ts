@@ -59,7 +59,12 @@ export function decideRisk(
       },
     };
   }
-  const base = { assessmentId: outcome.assessmentId, decision: outcome.decision, score: outcome.score, failOpen: false };
+  const base = {
+    assessmentId: outcome.assessmentId,
+    decision: outcome.decision,
+    score: outcome.score,
+    failOpen: false,
+  };
   switch (outcome.decision) {
     case 'allow':
       return { action: 'proceed', record: { ...base, steppedUp: false } };

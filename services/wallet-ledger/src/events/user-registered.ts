@@ -22,7 +22,10 @@ export function subscribeUserRegistered(deps: {
     async (event: CloudEvent<unknown>) => {
       const parsed = Events.userRegistered.schema.safeParse(event.data);
       if (event.type !== Events.userRegistered.type || !parsed.success) {
-        deps.logger.error({ eventId: event.id, type: event.type }, 'user.registered event off contract; dropped');
+        deps.logger.error(
+          { eventId: event.id, type: event.type },
+          'user.registered event off contract; dropped',
+        );
         return 'DROP';
       }
       const outcome = await consumeOnce(deps.db, OPEN_DEFAULT_WALLET_CONSUMER, event, async (trx) => {

@@ -12,7 +12,7 @@ export interface LedgerDeps {
    */
   reader: () => Kysely<LedgerDatabase>;
   systemAccounts: SystemAccounts;
-  config: Pick<Config, 'PLATFORM_CURRENCY' | 'WITHDRAWAL_HOLD_TTL_SECONDS'>;
+  config: Pick<Config, 'PLATFORM_CURRENCY' | 'WITHDRAWAL_HOLD_TTL_SECONDS' | 'BALANCE_LOW_THRESHOLD'>;
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import { enqueueEvent } from '@wallet/platform';
+import { enqueueBalanceLowIfCrossed } from './balance-low.ts';
 import type { LedgerDatabase } from '../db/schema.ts';
 import { placeHold, postEntries } from '../db/postings.ts';
 import { ledgerProblems } from '../domain/problems.ts';
@@ -67,6 +68,13 @@ export async function transferFunds(deps: LedgerDeps, input: TransferInput, fini
     const payer = posted.find((p) => p.accountId === input.fromWalletId)!;
     const payee = posted.find((p) => p.accountId === input.toWalletId)!;
     if (payee.type !== 'user_wallet' || payer.type !== 'user_wallet') throw ledgerProblems.walletNotFound();
+    await enqueueBalanceLowIfCrossed(trx, deps.config, {
+      walletId: input.fromWalletId,
+      userId: payer.ownerId,
+      currency: input.currency,
+      availableBefore: payer.balanceAfter - payer.amount - payer.heldAfter,
+      availableAfter: payer.balanceAfter - payer.heldAfter,
+    });
     // After the legs, so outbox order per payer wallet (the partition key) follows the row lock order.
     await enqueueEvent(trx, {
       name: 'transferCompleted',
@@ -105,7 +113,10 @@ export interface TransferView {
   refunds: { refundId: string; amount: string; reason: string | null; createdAt: string }[];
 }
 
-export async function getTransfer(db: Kysely<LedgerDatabase>, transferId: string): Promise<TransferView | undefined> {
+export async function getTransfer(
+  db: Kysely<LedgerDatabase>,
+  transferId: string,
+): Promise<TransferView | undefined> {
   const row = await db
     .selectFrom('transactions as t')
     .innerJoin('accounts as f', 'f.id', 't.from_account_id')
@@ -201,10 +212,18 @@ export async function refundTransfer(deps: LedgerDeps, input: RefundInput, finis
         .executeTakeFirstOrThrow();
       throw ledgerProblems.refundExceedsRemaining(BigInt(current.remaining));
     }
-    await postEntries(trx, input.refundId, transfer.currency, [
+    const refundLegs = await postEntries(trx, input.refundId, transfer.currency, [
       { accountId: transfer.toWalletId, amount: -input.amount },
       { accountId: transfer.fromWalletId, amount: input.amount },
     ]);
+    const refunder = refundLegs.find((leg) => leg.accountId === transfer.toWalletId)!;
+    await enqueueBalanceLowIfCrossed(trx, deps.config, {
+      walletId: transfer.toWalletId,
+      userId: refunder.ownerId,
+      currency: transfer.currency,
+      availableBefore: refunder.balanceAfter - refunder.amount - refunder.heldAfter,
+      availableAfter: refunder.balanceAfter - refunder.heldAfter,
+    });
     await enqueueEvent(trx, {
       name: 'refundCompleted',
       data: {
@@ -245,7 +264,11 @@ export interface WithdrawalInput {
 }
 
 /** Places a hold for the payout provider; the provider's webhook settles or releases it later. */
-export async function requestWithdrawal(deps: LedgerDeps, input: WithdrawalInput, finish: Finish): Promise<string> {
+export async function requestWithdrawal(
+  deps: LedgerDeps,
+  input: WithdrawalInput,
+  finish: Finish,
+): Promise<string> {
   return deps.db.transaction().execute(async (trx) => {
     const { created_at } = await trx
       .insertInto('transactions')
@@ -262,6 +285,13 @@ export async function requestWithdrawal(deps: LedgerDeps, input: WithdrawalInput
       .returning('created_at')
       .executeTakeFirstOrThrow();
     const account = await placeHold(trx, input.walletId, input.currency, input.amount);
+    await enqueueBalanceLowIfCrossed(trx, deps.config, {
+      walletId: input.walletId,
+      userId: account.ownerId,
+      currency: input.currency,
+      availableBefore: account.balance - (account.held - input.amount),
+      availableAfter: account.balance - account.held,
+    });
     const { expires_at } = await trx
       .insertInto('holds')
       .values({
@@ -314,7 +344,11 @@ export interface AdjustmentInput {
 }
 
 /** An operator's correction, against the suspense account; a debit still cannot overdraw the wallet. */
-export async function postAdjustment(deps: LedgerDeps, input: AdjustmentInput, finish: Finish): Promise<string> {
+export async function postAdjustment(
+  deps: LedgerDeps,
+  input: AdjustmentInput,
+  finish: Finish,
+): Promise<string> {
   const suspense = await deps.systemAccounts.pick('suspense', input.currency);
   const signed = input.direction === 'credit' ? input.amount : -input.amount;
   return deps.db.transaction().execute(async (trx) => {

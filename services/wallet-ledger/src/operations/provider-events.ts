@@ -39,9 +39,14 @@ export interface ProviderEventResult {
   transactionId: string | null;
 }
 
-export async function applyProviderEvent(deps: LedgerDeps, event: ProviderEvent): Promise<ProviderEventResult> {
+export async function applyProviderEvent(
+  deps: LedgerDeps,
+  event: ProviderEvent,
+): Promise<ProviderEventResult> {
   const funding =
-    event.type === 'payment.succeeded' ? await deps.systemAccounts.pick('system_funding', event.data.currency) : undefined;
+    event.type === 'payment.succeeded'
+      ? await deps.systemAccounts.pick('system_funding', event.data.currency)
+      : undefined;
   return deps.db.transaction().execute(async (trx) => {
     const fresh = await trx
       .insertInto('provider_events')
@@ -66,7 +71,12 @@ export async function applyProviderEvent(deps: LedgerDeps, event: ProviderEvent)
         transactionId = await settleWithdrawal(deps, trx, event.data.withdrawalId);
         break;
       case 'payout.failed':
-        transactionId = await releaseWithdrawal(trx, event.data.withdrawalId, 'voided', event.data.reason ?? 'payout failed');
+        transactionId = await releaseWithdrawal(
+          trx,
+          event.data.withdrawalId,
+          'voided',
+          event.data.reason ?? 'payout failed',
+        );
         break;
     }
     await trx
@@ -128,7 +138,11 @@ async function creditDeposit(
   return depositId;
 }
 
-async function settleWithdrawal(deps: LedgerDeps, trx: Transaction<LedgerDatabase>, withdrawalId: string): Promise<string> {
+async function settleWithdrawal(
+  deps: LedgerDeps,
+  trx: Transaction<LedgerDatabase>,
+  withdrawalId: string,
+): Promise<string> {
   const hold = await trx
     .selectFrom('holds')
     .select(['account_id', 'currency', sql<string>`amount::text`.as('amount'), 'status'])

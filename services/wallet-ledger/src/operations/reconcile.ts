@@ -16,7 +16,13 @@ export interface ReconcileReport {
   entries: number;
   currencies: { currency: string; entriesSum: string; entries: number; balanced: boolean }[];
   unbalancedTransactions: { transactionId: string; currency: string; sum: string }[];
-  balanceMismatches: { accountId: string; storedBalance: string; entriesSum: string; storedVersion: string; entryCount: string }[];
+  balanceMismatches: {
+    accountId: string;
+    storedBalance: string;
+    entriesSum: string;
+    storedVersion: string;
+    entryCount: string;
+  }[];
   heldMismatches: { accountId: string; storedHeld: string; pendingHolds: string }[];
   brokenChains: { accountId: string; accountVersion: string; entryId: string; reason: string }[];
   chainHeadMismatches: { accountId: string }[];
@@ -31,7 +37,9 @@ export async function reconcile(db: Kysely<LedgerDatabase>): Promise<ReconcileRe
     .setAccessMode('read only')
     .execute(async (trx) => {
       const currencies = await sql<{ currency: string; total: string; n: string }>`
-        SELECT currency, sum(amount)::text AS total, count(*)::text AS n FROM entries GROUP BY currency ORDER BY currency`.execute(trx);
+        SELECT currency, sum(amount)::text AS total, count(*)::text AS n FROM entries GROUP BY currency ORDER BY currency`.execute(
+        trx,
+      );
       const unbalanced = await sql<{ transaction_id: string; currency: string; total: string }>`
         SELECT transaction_id, currency, sum(amount)::text AS total FROM entries
         GROUP BY transaction_id, currency HAVING sum(amount) <> 0 LIMIT ${LIMIT}`.execute(trx);
@@ -71,7 +79,9 @@ export async function reconcile(db: Kysely<LedgerDatabase>): Promise<ReconcileRe
         WHERE a.last_hash IS DISTINCT FROM last.hash
         LIMIT ${LIMIT}`.execute(trx);
       const counts = await sql<{ accounts: string; entries: string }>`
-        SELECT (SELECT count(*) FROM accounts)::text AS accounts, (SELECT count(*) FROM entries)::text AS entries`.execute(trx);
+        SELECT (SELECT count(*) FROM accounts)::text AS accounts, (SELECT count(*) FROM entries)::text AS entries`.execute(
+        trx,
+      );
 
       const report: ReconcileReport = {
         ok: false,
@@ -84,7 +94,11 @@ export async function reconcile(db: Kysely<LedgerDatabase>): Promise<ReconcileRe
           entries: Number(r.n),
           balanced: BigInt(r.total) === 0n,
         })),
-        unbalancedTransactions: unbalanced.rows.map((r) => ({ transactionId: r.transaction_id, currency: r.currency, sum: r.total })),
+        unbalancedTransactions: unbalanced.rows.map((r) => ({
+          transactionId: r.transaction_id,
+          currency: r.currency,
+          sum: r.total,
+        })),
         balanceMismatches: balances.rows.map((r) => ({
           accountId: r.id,
           storedBalance: r.balance,
@@ -92,7 +106,11 @@ export async function reconcile(db: Kysely<LedgerDatabase>): Promise<ReconcileRe
           storedVersion: r.version,
           entryCount: r.n,
         })),
-        heldMismatches: held.rows.map((r) => ({ accountId: r.id, storedHeld: r.held, pendingHolds: r.pending })),
+        heldMismatches: held.rows.map((r) => ({
+          accountId: r.id,
+          storedHeld: r.held,
+          pendingHolds: r.pending,
+        })),
         brokenChains: chains.rows.map((r) => ({
           accountId: r.account_id,
           accountVersion: r.account_version,

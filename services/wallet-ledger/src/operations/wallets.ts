@@ -54,7 +54,9 @@ export async function openWallet(
     INSERT INTO accounts (id, owner_id, currency, type)
     VALUES (${randomUUID()}::uuid, ${ownerId}, ${currency}, 'user_wallet')
     ON CONFLICT (owner_id, currency) WHERE type = 'user_wallet' DO NOTHING
-    RETURNING id, owner_id, currency, balance::text AS balance, held::text AS held, status, created_at`.execute(trx);
+    RETURNING id, owner_id, currency, balance::text AS balance, held::text AS held, status, created_at`.execute(
+    trx,
+  );
   const created = rows[0];
   if (created) {
     await enqueueEvent(trx, {
@@ -74,7 +76,10 @@ export async function openWallet(
   return { wallet: walletView(existing), created: false };
 }
 
-export async function getWallet(db: Kysely<LedgerDatabase>, walletId: string): Promise<WalletView | undefined> {
+export async function getWallet(
+  db: Kysely<LedgerDatabase>,
+  walletId: string,
+): Promise<WalletView | undefined> {
   const row = await db
     .selectFrom('accounts')
     .select(walletColumns)
@@ -236,5 +241,8 @@ export async function walletHistory(
     };
   });
   const last = page[page.length - 1];
-  return { items, nextCursor: rows.length > limit && last ? encodeVersionCursor(last.account_version) : null };
+  return {
+    items,
+    nextCursor: rows.length > limit && last ? encodeVersionCursor(last.account_version) : null,
+  };
 }

@@ -24,14 +24,17 @@ interface Wallet {
 describe.skipIf(!adminUrl)('wallet-ledger money movements', () => {
   let ledger: Ledger;
   const admin = () => ledger.svc.as({ sub: 'op-1', roles: ['admin'], acr: 'aal2' });
-  const wallet = async (sub: string, id: string) => (await ledger.user(sub).get<Wallet>(`/wallets/${id}`)).body;
+  const wallet = async (sub: string, id: string) =>
+    (await ledger.user(sub).get<Wallet>(`/wallets/${id}`)).body;
   const reconcile = async () => (await admin().get<{ ok: boolean }>('/admin/ledger/reconcile')).body;
   const transfer = (sub: string, from: string, to: string, amount: string, headers = idem()) =>
-    ledger.user(sub).post<{ transferId: string; type?: string }>(
-      '/transfers',
-      { fromWalletId: from, toWalletId: to, amount, currency: 'EUR' },
-      { headers },
-    );
+    ledger
+      .user(sub)
+      .post<{ transferId: string; type?: string }>(
+        '/transfers',
+        { fromWalletId: from, toWalletId: to, amount, currency: 'EUR' },
+        { headers },
+      );
 
   beforeAll(async () => {
     ledger = await startLedger(adminUrl!);
@@ -51,7 +54,8 @@ describe.skipIf(!adminUrl)('wallet-ledger money movements', () => {
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(100);
     expect(statuses.filter((s) => s === 422)).toHaveLength(100);
-    for (const r of results.filter((x) => x.status === 422)) expect(r.body.type).toBe(ProblemType.insufficientFunds);
+    for (const r of results.filter((x) => x.status === 422))
+      expect(r.body.type).toBe(ProblemType.insufficientFunds);
     expect(await wallet(payer, from)).toMatchObject({ balance: '0', available: '0' });
     expect(await reconcile()).toMatchObject({ ok: true });
   });
@@ -62,7 +66,11 @@ describe.skipIf(!adminUrl)('wallet-ledger money movements', () => {
     const to = await ledger.openWallet(`other-${sub}`);
     await ledger.deposit(from, 1_000);
     const stepped = ledger.user(sub, { acr: 'aal2' });
-    const w = await stepped.post('/withdrawals', { walletId: from, amount: '800', currency: 'EUR', destination: 'iban:DE89' }, { headers: idem() });
+    const w = await stepped.post(
+      '/withdrawals',
+      { walletId: from, amount: '800', currency: 'EUR', destination: 'iban:DE89' },
+      { headers: idem() },
+    );
     expect(w.status, w.text).toBe(202);
     expect(await wallet(sub, from)).toMatchObject({ balance: '1000', held: '800', available: '200' });
     const t = await transfer(sub, from, to, '300');
@@ -70,7 +78,11 @@ describe.skipIf(!adminUrl)('wallet-ledger money movements', () => {
     // Concurrently: a hold and a transfer that together exceed the balance cannot both win.
     await ledger.deposit(from, 800); // balance 1800, available 1000
     const [hold, spend] = await Promise.all([
-      stepped.post('/withdrawals', { walletId: from, amount: '700', currency: 'EUR', destination: 'iban:DE89' }, { headers: idem() }),
+      stepped.post(
+        '/withdrawals',
+        { walletId: from, amount: '700', currency: 'EUR', destination: 'iban:DE89' },
+        { headers: idem() },
+      ),
       transfer(sub, from, to, '700'),
     ]);
     expect([202, 422]).toContain(hold.status);
@@ -111,7 +123,9 @@ describe.skipIf(!adminUrl)('wallet-ledger money movements', () => {
     const to = await ledger.openWallet(`to-${sub}`);
     await ledger.deposit(from, 5_000);
     const headers = idem();
-    const results = await Promise.all(Array.from({ length: 20 }, () => transfer(sub, from, to, '100', headers)));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => transfer(sub, from, to, '100', headers)),
+    );
     const created = results.filter((r) => r.status === 201);
     expect(created.length).toBeGreaterThanOrEqual(1);
     expect(results.every((r) => r.status === 201 || r.status === 409)).toBe(true);
@@ -128,20 +142,32 @@ describe.skipIf(!adminUrl)('wallet-ledger money movements', () => {
     const t = await transfer(payer, from, to, '1000');
     const transferId = t.body.transferId;
     // The payer may not refund (only the payee or support/admin).
-    const byPayer = await ledger.user(payer).post(`/transfers/${transferId}/refunds`, { amount: '100' }, { headers: idem() });
+    const byPayer = await ledger
+      .user(payer)
+      .post(`/transfers/${transferId}/refunds`, { amount: '100' }, { headers: idem() });
     expect(byPayer.status).toBe(404);
     const headers = idem();
-    const r1 = await ledger.user(payee).post(`/transfers/${transferId}/refunds`, { amount: '300' }, { headers });
-    const r1again = await ledger.user(payee).post(`/transfers/${transferId}/refunds`, { amount: '300' }, { headers });
+    const r1 = await ledger
+      .user(payee)
+      .post(`/transfers/${transferId}/refunds`, { amount: '300' }, { headers });
+    const r1again = await ledger
+      .user(payee)
+      .post(`/transfers/${transferId}/refunds`, { amount: '300' }, { headers });
     expect(r1.status).toBe(201);
     expect(r1again.text).toBe(r1.text);
     const [a, b] = await Promise.all([
-      ledger.user(payee).post<{ type?: string }>(`/transfers/${transferId}/refunds`, { amount: '500' }, { headers: idem() }),
-      ledger.user(payee).post<{ type?: string }>(`/transfers/${transferId}/refunds`, { amount: '500' }, { headers: idem() }),
+      ledger
+        .user(payee)
+        .post<{ type?: string }>(`/transfers/${transferId}/refunds`, { amount: '500' }, { headers: idem() }),
+      ledger
+        .user(payee)
+        .post<{ type?: string }>(`/transfers/${transferId}/refunds`, { amount: '500' }, { headers: idem() }),
     ]);
     expect([a.status, b.status].sort()).toEqual([201, 422]);
     expect([a, b].find((r) => r.status === 422)!.body.type).toBe(ProblemType.refundExceedsRemaining);
-    const view = await ledger.user(payer).get<{ refundedAmount: string; refunds: unknown[] }>(`/transfers/${transferId}`);
+    const view = await ledger
+      .user(payer)
+      .get<{ refundedAmount: string; refunds: unknown[] }>(`/transfers/${transferId}`);
     expect(view.body).toMatchObject({ refundedAmount: '800' });
     expect(view.body.refunds).toHaveLength(2);
     expect(await wallet(payer, from)).toMatchObject({ balance: '9800' });
@@ -151,8 +177,16 @@ describe.skipIf(!adminUrl)('wallet-ledger money movements', () => {
   it('anchor "two deposits for one provider event": concurrent duplicates credit once', async () => {
     const sub = `dep-${randomUUID()}`;
     const walletId = await ledger.openWallet(sub);
-    const event = { id: `evt_${randomUUID()}`, type: 'payment.succeeded', data: { walletId, amount: '2500', currency: 'EUR' } };
-    const results = await Promise.all(Array.from({ length: 10 }, () => ledger.provider.post<{ status: string; transactionId: string }>('/webhooks/payments', event)));
+    const event = {
+      id: `evt_${randomUUID()}`,
+      type: 'payment.succeeded',
+      data: { walletId, amount: '2500', currency: 'EUR' },
+    };
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        ledger.provider.post<{ status: string; transactionId: string }>('/webhooks/payments', event),
+      ),
+    );
     expect(results.every((r) => r.status === 200)).toBe(true);
     expect(results.filter((r) => r.body.status === 'applied')).toHaveLength(1);
     expect(new Set(results.map((r) => r.body.transactionId)).size).toBe(1);
@@ -170,18 +204,38 @@ describe.skipIf(!adminUrl)('wallet-ledger money movements', () => {
     expect(plain.status).toBe(403);
     expect(plain.body.type).toBe(ProblemType.stepUpRequired);
     const stepped = ledger.user(sub, { acr: 'aal2' });
-    const ok = await stepped.post<{ withdrawalId: string; status: string }>('/withdrawals', body, { headers: idem() });
-    const ko = await stepped.post<{ withdrawalId: string; status: string }>('/withdrawals', body, { headers: idem() });
+    const ok = await stepped.post<{ withdrawalId: string; status: string }>('/withdrawals', body, {
+      headers: idem(),
+    });
+    const ko = await stepped.post<{ withdrawalId: string; status: string }>('/withdrawals', body, {
+      headers: idem(),
+    });
     expect(ok.body.status).toBe('pending');
     expect(await wallet(sub, walletId)).toMatchObject({ balance: '3000', held: '2000', available: '1000' });
-    const settle = await ledger.provider.post('/webhooks/payments', { id: `evt_${randomUUID()}`, type: 'payout.succeeded', data: { withdrawalId: ok.body.withdrawalId } });
+    const settle = await ledger.provider.post('/webhooks/payments', {
+      id: `evt_${randomUUID()}`,
+      type: 'payout.succeeded',
+      data: { withdrawalId: ok.body.withdrawalId },
+    });
     expect(settle.status, settle.text).toBe(200);
-    const fail = await ledger.provider.post('/webhooks/payments', { id: `evt_${randomUUID()}`, type: 'payout.failed', data: { withdrawalId: ko.body.withdrawalId, reason: 'account closed' } });
+    const fail = await ledger.provider.post('/webhooks/payments', {
+      id: `evt_${randomUUID()}`,
+      type: 'payout.failed',
+      data: { withdrawalId: ko.body.withdrawalId, reason: 'account closed' },
+    });
     expect(fail.status).toBe(200);
     expect(await wallet(sub, walletId)).toMatchObject({ balance: '2000', held: '0', available: '2000' });
-    const late = await ledger.provider.post('/webhooks/payments', { id: `evt_${randomUUID()}`, type: 'payout.failed', data: { withdrawalId: ok.body.withdrawalId } });
+    const late = await ledger.provider.post('/webhooks/payments', {
+      id: `evt_${randomUUID()}`,
+      type: 'payout.failed',
+      data: { withdrawalId: ok.body.withdrawalId },
+    });
     expect(late.status).toBe(409);
-    const history = await ledger.user(sub).get<{ items: { kind: string; direction: string; amount: string }[] }>(`/wallets/${walletId}/transactions`);
+    const history = await ledger
+      .user(sub)
+      .get<{ items: { kind: string; direction: string; amount: string }[] }>(
+        `/wallets/${walletId}/transactions`,
+      );
     expect(history.body.items[0]).toMatchObject({ kind: 'withdrawal', direction: 'debit', amount: '1000' });
     expect(await reconcile()).toMatchObject({ ok: true });
   });
@@ -191,14 +245,26 @@ describe.skipIf(!adminUrl)('wallet-ledger money movements', () => {
     const walletId = await ledger.openWallet(sub);
     const before = new Date();
     for (const amount of [100, 200, 300]) await ledger.deposit(walletId, amount);
-    const page1 = await ledger.user(sub).get<{ items: { amount: string }[]; nextCursor: string | null }>(`/wallets/${walletId}/transactions?limit=2`);
+    const page1 = await ledger
+      .user(sub)
+      .get<{ items: { amount: string }[]; nextCursor: string | null }>(
+        `/wallets/${walletId}/transactions?limit=2`,
+      );
     expect(page1.body.items.map((i) => i.amount)).toEqual(['300', '200']);
-    const page2 = await ledger.user(sub).get<{ items: { amount: string }[]; nextCursor: string | null }>(`/wallets/${walletId}/transactions?limit=2&cursor=${page1.body.nextCursor}`);
+    const page2 = await ledger
+      .user(sub)
+      .get<{ items: { amount: string }[]; nextCursor: string | null }>(
+        `/wallets/${walletId}/transactions?limit=2&cursor=${page1.body.nextCursor}`,
+      );
     expect(page2.body.items.map((i) => i.amount)).toEqual(['100']);
     expect(page2.body.nextCursor).toBeNull();
-    const then = await ledger.user(sub).get<Wallet>(`/wallets/${walletId}?at=${encodeURIComponent(before.toISOString())}`);
+    const then = await ledger
+      .user(sub)
+      .get<Wallet>(`/wallets/${walletId}?at=${encodeURIComponent(before.toISOString())}`);
     expect(then.body.balance).toBe('0');
-    const now = await ledger.user(sub).get<Wallet>(`/wallets/${walletId}?at=${encodeURIComponent(new Date().toISOString())}`);
+    const now = await ledger
+      .user(sub)
+      .get<Wallet>(`/wallets/${walletId}?at=${encodeURIComponent(new Date().toISOString())}`);
     expect(now.body.balance).toBe('600');
     const bad = await ledger.user(sub).get(`/wallets/${walletId}/transactions?cursor=nope`);
     expect(bad.status).toBe(400);
@@ -218,10 +284,26 @@ describe.skipIf(!adminUrl)('wallet-ledger money movements', () => {
     const sub = `adj-${randomUUID()}`;
     const walletId = await ledger.openWallet(sub);
     const body = { walletId, amount: '500', direction: 'credit', reason: 'goodwill credit' };
-    expect((await ledger.svc.as({ sub: 'sup', roles: ['support'], acr: 'aal2' }).post('/admin/adjustments', body, { headers: idem() })).status).toBe(403);
-    expect((await ledger.svc.as({ sub: 'adm', roles: ['admin'], acr: 'aal1' }).post('/admin/adjustments', body, { headers: idem() })).status).toBe(403);
+    expect(
+      (
+        await ledger.svc
+          .as({ sub: 'sup', roles: ['support'], acr: 'aal2' })
+          .post('/admin/adjustments', body, { headers: idem() })
+      ).status,
+    ).toBe(403);
+    expect(
+      (
+        await ledger.svc
+          .as({ sub: 'adm', roles: ['admin'], acr: 'aal1' })
+          .post('/admin/adjustments', body, { headers: idem() })
+      ).status,
+    ).toBe(403);
     expect((await admin().post('/admin/adjustments', body, { headers: idem() })).status).toBe(201);
-    const overdraw = await admin().post('/admin/adjustments', { ...body, amount: '501', direction: 'debit' }, { headers: idem() });
+    const overdraw = await admin().post(
+      '/admin/adjustments',
+      { ...body, amount: '501', direction: 'debit' },
+      { headers: idem() },
+    );
     expect(overdraw.status).toBe(422);
     expect(await wallet(sub, walletId)).toMatchObject({ balance: '500' });
   });
@@ -249,15 +331,28 @@ describe.skipIf(!adminUrl)('wallet-ledger money movements', () => {
   it('opens the default wallet once for user.registered, even when the event is delivered twice', async () => {
     const identity = createEmbeddedPlatform({ appId: 'identity', bus: ledger.svc.bus, logger: silentLogger });
     const userId = `reg-${randomUUID()}`;
-    const data = { userId, email: `${userId}@example.test`, displayName: null, verificationCode: '123456', verificationExpiresAt: new Date().toISOString() };
+    const data = {
+      userId,
+      email: `${userId}@example.test`,
+      displayName: null,
+      verificationCode: '123456',
+      verificationExpiresAt: new Date().toISOString(),
+    };
     const id = randomUUID();
     for (let i = 0; i < 2; i += 1) {
-      await identity.publish(Events.userRegistered.topic, { type: Events.userRegistered.type, source: 'identity', data }, { id });
+      await identity.publish(
+        Events.userRegistered.topic,
+        { type: Events.userRegistered.type, source: 'identity', data },
+        { id },
+      );
     }
-    const wallets = await waitFor(async () => {
-      const res = await ledger.user(userId).get<{ items: { currency: string }[] }>('/wallets');
-      return res.body.items.length > 0 ? res.body.items : false;
-    }, { what: 'default wallet' });
+    const wallets = await waitFor(
+      async () => {
+        const res = await ledger.user(userId).get<{ items: { currency: string }[] }>('/wallets');
+        return res.body.items.length > 0 ? res.body.items : false;
+      },
+      { what: 'default wallet' },
+    );
     await ledger.svc.bus.drain();
     expect(wallets).toEqual([expect.objectContaining({ currency: 'EUR', balance: '0' })]);
     expect((await ledger.user(userId).get<{ items: unknown[] }>('/wallets')).body.items).toHaveLength(1);
@@ -269,24 +364,66 @@ describe.skipIf(!adminUrl)('wallet-ledger money movements', () => {
     const walletId = await ledger.openWallet(sub);
     await ledger.deposit(walletId, 700);
     // The service's own role: privilege refused (and the trigger would refuse it too).
-    await expect(ledger.svc.db.updateTable('entries').set({ amount: '1' }).where('account_id', '=', walletId).execute()).rejects.toThrow(/permission denied|append-only/);
-    await expect(ledger.svc.db.deleteFrom('entries').where('account_id', '=', walletId).execute()).rejects.toThrow(/permission denied|append-only/);
+    await expect(
+      ledger.svc.db.updateTable('entries').set({ amount: '1' }).where('account_id', '=', walletId).execute(),
+    ).rejects.toThrow(/permission denied|append-only/);
+    await expect(
+      ledger.svc.db.deleteFrom('entries').where('account_id', '=', walletId).execute(),
+    ).rejects.toThrow(/permission denied|append-only/);
     // The owner has the privilege but the trigger refuses.
-    await expect(ledger.svc.ownerDb.updateTable('entries').set({ amount: '1' }).where('account_id', '=', walletId).execute()).rejects.toThrow(/append-only/);
+    await expect(
+      ledger.svc.ownerDb
+        .updateTable('entries')
+        .set({ amount: '1' })
+        .where('account_id', '=', walletId)
+        .execute(),
+    ).rejects.toThrow(/append-only/);
     expect(await reconcile()).toMatchObject({ ok: true });
     // A superuser bypassing triggers rewrites an amount.
     const su = new pg.Client({ connectionString: withDatabase(adminUrl!, ledger.svc.database.database) });
     await su.connect();
     try {
       await su.query('SET session_replication_role = replica');
-      await su.query(`UPDATE entries SET amount = amount + 100, balance_after = balance_after + 100 WHERE account_id = $1`, [walletId]);
+      await su.query(
+        `UPDATE entries SET amount = amount + 100, balance_after = balance_after + 100 WHERE account_id = $1`,
+        [walletId],
+      );
     } finally {
       await su.end();
     }
-    const report = (await admin().get<{ ok: boolean; brokenChains: { accountId: string }[]; balanceMismatches: { accountId: string }[]; currencies: { balanced: boolean }[] }>('/admin/ledger/reconcile')).body;
+    const report = (
+      await admin().get<{
+        ok: boolean;
+        brokenChains: { accountId: string }[];
+        balanceMismatches: { accountId: string }[];
+        currencies: { balanced: boolean }[];
+      }>('/admin/ledger/reconcile')
+    ).body;
     expect(report.ok).toBe(false);
     expect(report.brokenChains.map((c) => c.accountId)).toContain(walletId);
     expect(report.balanceMismatches.map((c) => c.accountId)).toContain(walletId);
     expect(report.currencies.some((c) => !c.balanced)).toBe(true);
+  });
+  it('publishes balance.low once when a debit takes the available balance below the threshold', async () => {
+    const sub = `low-${randomUUID()}`;
+    const from = await ledger.openWallet(sub);
+    const to = await ledger.openWallet(`low-payee-${sub}`);
+    await ledger.deposit(from, 1_500);
+    const lowEvents = async () =>
+      (
+        await ledger.svc.ownerDb
+          .selectFrom('outbox')
+          .select(['payload'])
+          .where('event_type', '=', Events.balanceLow.type)
+          .where('partition_key', '=', from)
+          .execute()
+      ).map((row) => row.payload as { available: string; threshold: string; walletId: string });
+    expect((await transfer(sub, from, to, '400')).status).toBe(201); // available 1100: above 1000
+    expect(await lowEvents()).toEqual([]);
+    expect((await transfer(sub, from, to, '200')).status).toBe(201); // 900: crossed
+    expect((await transfer(sub, from, to, '100')).status).toBe(201); // 800: still below, no second event
+    expect(await lowEvents()).toEqual([
+      expect.objectContaining({ walletId: from, available: '900', threshold: '1000' }),
+    ]);
   });
 });

@@ -23,9 +23,22 @@ type Op =
 
 const WALLETS = 3;
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ kind: fc.constant('deposit' as const), to: fc.nat(WALLETS - 1), amount: fc.integer({ min: 1, max: 5_000 }) }),
-  fc.record({ kind: fc.constant('transfer' as const), from: fc.nat(WALLETS - 1), to: fc.nat(WALLETS - 1), amount: fc.integer({ min: 1, max: 3_000 }) }),
-  fc.record({ kind: fc.constant('withdraw' as const), from: fc.nat(WALLETS - 1), amount: fc.integer({ min: 1, max: 2_000 }) }),
+  fc.record({
+    kind: fc.constant('deposit' as const),
+    to: fc.nat(WALLETS - 1),
+    amount: fc.integer({ min: 1, max: 5_000 }),
+  }),
+  fc.record({
+    kind: fc.constant('transfer' as const),
+    from: fc.nat(WALLETS - 1),
+    to: fc.nat(WALLETS - 1),
+    amount: fc.integer({ min: 1, max: 3_000 }),
+  }),
+  fc.record({
+    kind: fc.constant('withdraw' as const),
+    from: fc.nat(WALLETS - 1),
+    amount: fc.integer({ min: 1, max: 2_000 }),
+  }),
 );
 
 describe.skipIf(!adminUrl)('ledger invariants under random concurrent interleavings', () => {
@@ -47,11 +60,19 @@ describe.skipIf(!adminUrl)('ledger invariants under random concurrent interleavi
           const users = Array.from({ length: WALLETS }, (_, i) => `p-${run}-${i}`);
           const wallets = await Promise.all(users.map((u) => ledger.openWallet(u)));
           let deposited = 0n;
-          const sent: { client: ReturnType<Ledger['user']>; path: string; body: unknown; key: string; text: string }[] = [];
+          const sent: {
+            client: ReturnType<Ledger['user']>;
+            path: string;
+            body: unknown;
+            key: string;
+            text: string;
+          }[] = [];
           const post = async (userIndex: number, path: string, body: unknown, aal2 = false) => {
             const client = ledger.user(users[userIndex]!, aal2 ? { acr: 'aal2' } : {});
             const key = randomUUID();
-            const res = await client.post<Record<string, string>>(path, body, { headers: { 'Idempotency-Key': key } });
+            const res = await client.post<Record<string, string>>(path, body, {
+              headers: { 'Idempotency-Key': key },
+            });
             sent.push({ client, path, body, key, text: res.text });
             return res;
           };
@@ -64,16 +85,33 @@ describe.skipIf(!adminUrl)('ledger invariants under random concurrent interleavi
                 return undefined;
               }
               if (op.kind === 'transfer') {
-                const res = await post(op.from, '/transfers', { fromWalletId: wallets[op.from], toWalletId: wallets[op.to], amount: String(op.amount), currency: 'EUR' });
+                const res = await post(op.from, '/transfers', {
+                  fromWalletId: wallets[op.from],
+                  toWalletId: wallets[op.to],
+                  amount: String(op.amount),
+                  currency: 'EUR',
+                });
                 expect([201, 422]).toContain(res.status);
                 return res.status === 201 ? { transferId: res.body['transferId']!, payee: op.to } : undefined;
               }
-              const res = await post(op.from, '/withdrawals', { walletId: wallets[op.from], amount: String(op.amount), currency: 'EUR', destination: 'iban:X' }, true);
+              const res = await post(
+                op.from,
+                '/withdrawals',
+                {
+                  walletId: wallets[op.from],
+                  amount: String(op.amount),
+                  currency: 'EUR',
+                  destination: 'iban:X',
+                },
+                true,
+              );
               expect([202, 422]).toContain(res.status);
               return res.status === 202 ? { withdrawalId: res.body['withdrawalId']! } : undefined;
             }),
           );
-          const transfers = phase1.filter((x): x is { transferId: string; payee: number } => !!x && 'transferId' in x);
+          const transfers = phase1.filter(
+            (x): x is { transferId: string; payee: number } => !!x && 'transferId' in x,
+          );
           const withdrawals = phase1.filter((x): x is { withdrawalId: string } => !!x && 'withdrawalId' in x);
           // Phase 2: refunds (possibly of the same transfer at once) and payout outcomes, concurrently.
           let settled = 0n;
@@ -81,7 +119,9 @@ describe.skipIf(!adminUrl)('ledger invariants under random concurrent interleavi
             ...followUps.map(async ([pick, amount]) => {
               const t = transfers[pick % Math.max(transfers.length, 1)];
               if (!t) return;
-              const res = await post(t.payee, `/transfers/${t.transferId}/refunds`, { amount: String(amount) });
+              const res = await post(t.payee, `/transfers/${t.transferId}/refunds`, {
+                amount: String(amount),
+              });
               expect([201, 422]).toContain(res.status);
             }),
             ...withdrawals.map(async (w, i) => {
@@ -93,14 +133,22 @@ describe.skipIf(!adminUrl)('ledger invariants under random concurrent interleavi
               });
               expect(res.status).toBe(200);
               if (succeed) {
-                const hold = await ledger.svc.db.selectFrom('holds').select('amount').where('id', '=', w.withdrawalId).executeTakeFirstOrThrow();
+                const hold = await ledger.svc.db
+                  .selectFrom('holds')
+                  .select('amount')
+                  .where('id', '=', w.withdrawalId)
+                  .executeTakeFirstOrThrow();
                 settled += BigInt(hold.amount);
               }
             }),
           ]);
           const report = await reconcile(ledger.svc.db);
           expect(report, JSON.stringify(report)).toMatchObject({ ok: true });
-          const views = await Promise.all(users.map((u, i) => ledger.user(u).get<{ balance: string; available: string }>(`/wallets/${wallets[i]}`)));
+          const views = await Promise.all(
+            users.map((u, i) =>
+              ledger.user(u).get<{ balance: string; available: string }>(`/wallets/${wallets[i]}`),
+            ),
+          );
           for (const v of views) {
             expect(BigInt(v.body.available)).toBeGreaterThanOrEqual(0n);
           }
@@ -122,11 +170,33 @@ describe.skipIf(!adminUrl)('ledger invariants under random concurrent interleavi
     const from = await ledger.openWallet(sub);
     const to = await ledger.openWallet(`to-${sub}`);
     await ledger.deposit(from, 1_000);
-    const deps = { db: ledger.svc.db, reader: () => ledger.svc.db, systemAccounts: createSystemAccounts(ledger.svc.db, 4), config: { PLATFORM_CURRENCY: 'EUR' as const, WITHDRAWAL_HOLD_TTL_SECONDS: 60 } };
+    const deps = {
+      db: ledger.svc.db,
+      reader: () => ledger.svc.db,
+      systemAccounts: createSystemAccounts(ledger.svc.db, 4),
+      config: {
+        PLATFORM_CURRENCY: 'EUR' as const,
+        WITHDRAWAL_HOLD_TTL_SECONDS: 60,
+        BALANCE_LOW_THRESHOLD: 1_000n,
+      },
+    };
     const risk = { assessmentId: null, decision: null, score: null, failOpen: false, steppedUp: false };
     const outcomes = await Promise.allSettled(
       Array.from({ length: 50 }, () =>
-        transferFunds(deps, { transferId: randomUUID(), fromWalletId: from, toWalletId: to, amount: 70n, currency: 'EUR', description: null, initiatedBy: sub, risk }, plainFinish),
+        transferFunds(
+          deps,
+          {
+            transferId: randomUUID(),
+            fromWalletId: from,
+            toWalletId: to,
+            amount: 70n,
+            currency: 'EUR',
+            description: null,
+            initiatedBy: sub,
+            risk,
+          },
+          plainFinish,
+        ),
       ),
     );
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(14);

@@ -36,7 +36,10 @@ describe.skipIf(!adminUrl || !replicaAdminUrl)('wallet-ledger on a read replica'
     database = ledger.svc.database.database;
     const handles = ledger.svc.running.context.database;
     // The new database and its migrations reach the replica asynchronously; reads wait for it.
-    await waitFor(() => handles.reader() === handles.readDb, { timeoutMs: 20_000, what: 'the replica to be usable' });
+    await waitFor(() => handles.reader() === handles.readDb, {
+      timeoutMs: 20_000,
+      what: 'the replica to be usable',
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -48,15 +51,19 @@ describe.skipIf(!adminUrl || !replicaAdminUrl)('wallet-ledger on a read replica'
     const alice = await ledger.openWallet('alice');
     const bob = await ledger.openWallet('bob');
     await ledger.deposit(alice, 10_000);
-    const sent = await ledger.user('alice').post<{ transferId: string }>(
-      '/transfers',
-      { fromWalletId: alice, toWalletId: bob, amount: '1500', currency: 'EUR' },
-      { headers: idem() },
-    );
+    const sent = await ledger
+      .user('alice')
+      .post<{ transferId: string }>(
+        '/transfers',
+        { fromWalletId: alice, toWalletId: bob, amount: '1500', currency: 'EUR' },
+        { headers: idem() },
+      );
     expect(sent.status).toBe(201);
     await waitFor(
       async () => {
-        const history = await ledger.user('bob').get<{ items: { transactionId: string }[] }>(`/wallets/${bob}/transactions`);
+        const history = await ledger
+          .user('bob')
+          .get<{ items: { transactionId: string }[] }>(`/wallets/${bob}/transactions`);
         return history.body.items.some((t) => t.transactionId === sent.body.transferId);
       },
       { what: 'the transfer in the payee history' },
@@ -77,24 +84,36 @@ describe.skipIf(!adminUrl || !replicaAdminUrl)('wallet-ledger on a read replica'
 
     await onReplica('select pg_wal_replay_pause()');
     try {
-      const sent = await ledger.user('carol').post<{ transferId: string; status: string }>(
-        '/transfers',
-        { fromWalletId: alice, toWalletId: bob, amount: '2500', currency: 'EUR' },
-        { headers: idem() },
-      );
+      const sent = await ledger
+        .user('carol')
+        .post<{ transferId: string; status: string }>(
+          '/transfers',
+          { fromWalletId: alice, toWalletId: bob, amount: '2500', currency: 'EUR' },
+          { headers: idem() },
+        );
       // The movement's own answer never depends on the replica.
       expect(sent.status).toBe(201);
       expect(sent.body.status).toBe('completed');
-      const own = await ledger.user('carol').get<{ transferId: string }>(`/transfers/${sent.body.transferId}`);
+      const own = await ledger
+        .user('carol')
+        .get<{ transferId: string }>(`/transfers/${sent.body.transferId}`);
       expect(own.status).toBe(200);
 
       // The paused replica cannot have the transfer; once its lag passes the budget, reads leave it.
-      await waitFor(() => handles.reader() === handles.db, { timeoutMs: 10_000, what: 'reads to move to the primary' });
-      const history = await ledger.user('dave').get<{ items: { transactionId: string }[] }>(`/wallets/${bob}/transactions`);
+      await waitFor(() => handles.reader() === handles.db, {
+        timeoutMs: 10_000,
+        what: 'reads to move to the primary',
+      });
+      const history = await ledger
+        .user('dave')
+        .get<{ items: { transactionId: string }[] }>(`/wallets/${bob}/transactions`);
       expect(history.body.items.map((t) => t.transactionId)).toContain(sent.body.transferId);
     } finally {
       await onReplica('select pg_wal_replay_resume()');
     }
-    await waitFor(() => handles.reader() === handles.readDb, { timeoutMs: 20_000, what: 'the replica to be used again' });
+    await waitFor(() => handles.reader() === handles.readDb, {
+      timeoutMs: 20_000,
+      what: 'the replica to be used again',
+    });
   }, 60_000);
 });

@@ -13,13 +13,19 @@ describe.skipIf(!adminUrl)('risk before a transfer', () => {
   let from: string;
   let to: string;
   const send = (amount: string, extra: { acr?: 'aal1' | 'aal2' } = {}, headers = idem()) =>
-    ledger.user(sub, { deviceId: 'dev-1', ip: '203.0.113.9', ...extra }).post<{ type?: string; transferId?: string }>(
-      '/transfers',
-      { fromWalletId: from, toWalletId: to, amount, currency: 'EUR' },
-      { headers },
-    );
+    ledger
+      .user(sub, { deviceId: 'dev-1', ip: '203.0.113.9', ...extra })
+      .post<{ type?: string; transferId?: string }>(
+        '/transfers',
+        { fromWalletId: from, toWalletId: to, amount, currency: 'EUR' },
+        { headers },
+      );
   const riskOf = async (transferId: string) =>
-    (await ledger.svc.ownerDb.selectFrom('transactions').select(['risk', 'risk_assessment_id']).where('id', '=', transferId).executeTakeFirstOrThrow());
+    await ledger.svc.ownerDb
+      .selectFrom('transactions')
+      .select(['risk', 'risk_assessment_id'])
+      .where('id', '=', transferId)
+      .executeTakeFirstOrThrow();
 
   beforeAll(async () => {
     ledger = await startLedger(adminUrl!, { RISK_FAIL_OPEN_BELOW: '5000', RISK_TIMEOUT_MS: '250' });
@@ -64,7 +70,10 @@ describe.skipIf(!adminUrl)('risk before a transfer', () => {
     expect(first.body.type).toBe(ProblemType.stepUpRequired);
     const stepped = await send('1000', { acr: 'aal2' }, headers);
     expect(stepped.status).toBe(201);
-    expect((await riskOf(stepped.body.transferId!)).risk).toMatchObject({ decision: 'challenge', steppedUp: true });
+    expect((await riskOf(stepped.body.transferId!)).risk).toMatchObject({
+      decision: 'challenge',
+      steppedUp: true,
+    });
   });
 
   it('deny: 403 risk-denied, no money moves, and the refusal replays under its key', async () => {
@@ -84,7 +93,11 @@ describe.skipIf(!adminUrl)('risk before a transfer', () => {
     ledger.risk.mode = 'hang';
     const res = await send('4999');
     expect(res.status).toBe(201);
-    expect((await riskOf(res.body.transferId!)).risk).toMatchObject({ failOpen: true, decision: null, unavailableReason: 'risk timeout' });
+    expect((await riskOf(res.body.transferId!)).risk).toMatchObject({
+      failOpen: true,
+      decision: null,
+      unavailableReason: 'risk timeout',
+    });
   });
 
   it('timeout or error at or above the fail-open amount: fails closed with 503 and releases the key', async () => {

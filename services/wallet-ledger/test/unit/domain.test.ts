@@ -19,10 +19,14 @@ describe('request fingerprint', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (body) => {
         const reordered = Object.fromEntries(Object.entries(body).reverse());
-        expect(requestFingerprint('POST', '/transfers', reordered)).toBe(requestFingerprint('POST', '/transfers', body));
+        expect(requestFingerprint('POST', '/transfers', reordered)).toBe(
+          requestFingerprint('POST', '/transfers', body),
+        );
       }),
     );
-    expect(requestFingerprint('POST', '/transfers', { amount: '1' })).not.toBe(requestFingerprint('POST', '/transfers', { amount: '2' }));
+    expect(requestFingerprint('POST', '/transfers', { amount: '1' })).not.toBe(
+      requestFingerprint('POST', '/transfers', { amount: '2' }),
+    );
     expect(requestFingerprint('POST', '/a', {})).not.toBe(requestFingerprint('POST', '/b', {}));
     expect(canonicalJson({ b: 1, a: [1, { d: 2, c: 3 }] })).toBe('{"a":[1,{"c":3,"d":2}],"b":1}');
   });
@@ -38,21 +42,40 @@ describe('request fingerprint', () => {
 
 describe('risk policy', () => {
   it('allow proceeds; deny refuses; challenge needs aal2', () => {
-    expect(decideRisk(answered('allow'), { amount: 1n, currency: 'EUR', callerAcr: 'aal1' }, policy).action).toBe('proceed');
-    expect(decideRisk(answered('deny'), { amount: 1n, currency: 'EUR', callerAcr: 'aal2' }, policy).action).toBe('deny');
-    expect(decideRisk(answered('challenge'), { amount: 1n, currency: 'EUR', callerAcr: 'aal1' }, policy).action).toBe('step-up');
-    const stepped = decideRisk(answered('challenge'), { amount: 1n, currency: 'EUR', callerAcr: 'aal2' }, policy);
+    expect(
+      decideRisk(answered('allow'), { amount: 1n, currency: 'EUR', callerAcr: 'aal1' }, policy).action,
+    ).toBe('proceed');
+    expect(
+      decideRisk(answered('deny'), { amount: 1n, currency: 'EUR', callerAcr: 'aal2' }, policy).action,
+    ).toBe('deny');
+    expect(
+      decideRisk(answered('challenge'), { amount: 1n, currency: 'EUR', callerAcr: 'aal1' }, policy).action,
+    ).toBe('step-up');
+    const stepped = decideRisk(
+      answered('challenge'),
+      { amount: 1n, currency: 'EUR', callerAcr: 'aal2' },
+      policy,
+    );
     expect(stepped).toMatchObject({ action: 'proceed', record: { steppedUp: true, assessmentId: 'a-1' } });
   });
 
   it('without an answer: fails open strictly below the threshold in the platform currency, closed otherwise', () => {
     fc.assert(
-      fc.property(fc.bigInt({ min: 1n, max: 10n ** 12n }), fc.constantFrom('EUR', 'USD'), (amount, currency) => {
-        const verdict = decideRisk({ kind: 'unavailable', reason: 'risk timeout' }, { amount, currency, callerAcr: 'aal1' }, policy);
-        const open = currency === 'EUR' && amount < 5_000n;
-        expect(verdict.action).toBe(open ? 'proceed' : 'unavailable');
-        if (verdict.action === 'proceed') expect(verdict.record).toMatchObject({ failOpen: true, unavailableReason: 'risk timeout' });
-      }),
+      fc.property(
+        fc.bigInt({ min: 1n, max: 10n ** 12n }),
+        fc.constantFrom('EUR', 'USD'),
+        (amount, currency) => {
+          const verdict = decideRisk(
+            { kind: 'unavailable', reason: 'risk timeout' },
+            { amount, currency, callerAcr: 'aal1' },
+            policy,
+          );
+          const open = currency === 'EUR' && amount < 5_000n;
+          expect(verdict.action).toBe(open ? 'proceed' : 'unavailable');
+          if (verdict.action === 'proceed')
+            expect(verdict.record).toMatchObject({ failOpen: true, unavailableReason: 'risk timeout' });
+        },
+      ),
     );
   });
 });

@@ -32,8 +32,12 @@ export const ledgerCore: Migration = {
         CONSTRAINT accounts_available_not_negative CHECK (allow_negative OR balance - held >= 0),
         CONSTRAINT accounts_user_wallet_no_overdraft CHECK (type <> 'user_wallet' OR NOT allow_negative)
       )`.execute(db);
-    await sql`CREATE UNIQUE INDEX accounts_user_wallet_per_currency ON accounts (owner_id, currency) WHERE type = 'user_wallet'`.execute(db);
-    await sql`CREATE UNIQUE INDEX accounts_system_shard ON accounts (type, currency, shard) WHERE type <> 'user_wallet'`.execute(db);
+    await sql`CREATE UNIQUE INDEX accounts_user_wallet_per_currency ON accounts (owner_id, currency) WHERE type = 'user_wallet'`.execute(
+      db,
+    );
+    await sql`CREATE UNIQUE INDEX accounts_system_shard ON accounts (type, currency, shard) WHERE type <> 'user_wallet'`.execute(
+      db,
+    );
 
     await sql`
       CREATE TABLE transactions (
@@ -55,7 +59,9 @@ export const ledgerCore: Migration = {
         CONSTRAINT transactions_refund_within_amount CHECK (refunded_amount >= 0 AND refunded_amount <= amount),
         CONSTRAINT transactions_refund_links_original CHECK ((kind = 'refund') = (original_transaction_id IS NOT NULL))
       )`.execute(db);
-    await sql`CREATE INDEX transactions_original ON transactions (original_transaction_id) WHERE original_transaction_id IS NOT NULL`.execute(db);
+    await sql`CREATE INDEX transactions_original ON transactions (original_transaction_id) WHERE original_transaction_id IS NOT NULL`.execute(
+      db,
+    );
 
     await sql`
       CREATE FUNCTION ledger_entry_hash(prev bytea, account_id uuid, account_version bigint, transaction_id uuid,
@@ -87,8 +93,12 @@ export const ledgerCore: Migration = {
       BEGIN
         RAISE EXCEPTION 'ledger entries are append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
       END $$`.execute(db);
-    await sql`CREATE TRIGGER entries_append_only BEFORE UPDATE OR DELETE ON entries FOR EACH ROW EXECUTE FUNCTION entries_refuse_change()`.execute(db);
-    await sql`CREATE TRIGGER entries_no_truncate BEFORE TRUNCATE ON entries FOR EACH STATEMENT EXECUTE FUNCTION entries_refuse_change()`.execute(db);
+    await sql`CREATE TRIGGER entries_append_only BEFORE UPDATE OR DELETE ON entries FOR EACH ROW EXECUTE FUNCTION entries_refuse_change()`.execute(
+      db,
+    );
+    await sql`CREATE TRIGGER entries_no_truncate BEFORE TRUNCATE ON entries FOR EACH STATEMENT EXECUTE FUNCTION entries_refuse_change()`.execute(
+      db,
+    );
 
     await sql`
       CREATE FUNCTION entries_assert_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
