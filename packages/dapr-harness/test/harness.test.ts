@@ -20,7 +20,7 @@ describe('startProcess', () => {
       command: node,
       args: [
         '-e',
-        'for (let i = 1; i <= 5; i++) process.stdout.write("line " + i + "\n"); console.error("oops"); process.exit(3)',
+        'for (let i = 1; i <= 5; i++) process.stdout.write("line " + i + "\\n"); console.error("oops"); process.exit(3)',
       ],
     });
     const exit = await child.exited;
@@ -36,7 +36,7 @@ describe('startProcess', () => {
       command: node,
       args: [
         '-e',
-        'process.on("SIGTERM", () => process.stdout.write("ignored\n")); process.stdout.write("ready\n"); setInterval(() => {}, 1000)',
+        'process.on("SIGTERM", () => process.stdout.write("ignored\\n")); process.stdout.write("ready\\n"); setInterval(() => {}, 1000)',
       ],
     });
     await expect.poll(() => child.tail(), { timeout: 5_000 }).toContain('ready');
@@ -71,7 +71,7 @@ describe('startProcess', () => {
         '-e',
         `import { startProcess } from ${JSON.stringify(index)};
          const c = startProcess({ name: 'grandchild', command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'] });
-         process.stdout.write('child ' + c.pid + '\n'); setInterval(() => {}, 1000);`,
+         process.stdout.write('child ' + c.pid + '\\n'); setInterval(() => {}, 1000);`,
       ],
     });
     await expect.poll(() => /child \d+/.test(parent.tail()), { timeout: 10_000 }).toBe(true);
