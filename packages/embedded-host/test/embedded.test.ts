@@ -14,7 +14,9 @@ import { startEmbeddedPlatform, type EmbeddedPlatform } from '../src/platform.ts
 let platform: EmbeddedPlatform;
 let dataDir: string;
 
-const ports = { postgresPort: 55490, httpsPort: 58443, httpPort: 58080 };
+// Fixed ports below Linux's ephemeral range (32768-60999): a port in it can be held by a loopback
+// client socket (or its TIME_WAIT) of an earlier suite, and listening on it then fails with EADDRINUSE.
+const ports = { postgresPort: 25490, httpsPort: 28443, httpPort: 28080 };
 
 function get(url: string, ca?: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {

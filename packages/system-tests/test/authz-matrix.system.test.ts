@@ -29,7 +29,9 @@ import { ROUTES, type RouteSpec } from '../../../services/api-gateway/src/http/r
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 // Apart from embedded-host's test (55490/58443/58080), the money flow (55491/58444/58081) and `npm start`.
-const ports = { postgresPort: 55492, httpsPort: 58445, httpPort: 58082 };
+// Fixed ports below Linux's ephemeral range (32768-60999): a port in it can be held by a loopback
+// client socket (or its TIME_WAIT) of an earlier suite, and listening on it then fails with EADDRINUSE.
+const ports = { postgresPort: 25492, httpsPort: 28445, httpPort: 28082 };
 const LIMITS = '100000/60';
 
 /** Routes not in the matrix, and why. */
