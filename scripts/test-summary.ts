@@ -8,6 +8,8 @@ import { join } from 'node:path';
 interface VitestJsonReport {
   numPassedTests: number;
   numFailedTests: number;
+  /** Test files that failed, including those that could not run at all (their tests count as skipped). */
+  numFailedTestSuites: number;
   numPendingTests: number;
   numTodoTests: number;
 }
@@ -24,12 +26,14 @@ for (const group of ['packages', 'services']) {
     // `.test-results.json` from `npm test`; `.test-results.<variant>.json` from re-runs (e.g. through PgBouncer).
     for (const file of readdirSync(dir).filter((f) => /^\.test-results(\.[a-z0-9-]+)?\.json$/.test(f)).sort()) {
       const report = JSON.parse(readFileSync(join(dir, file), 'utf8')) as VitestJsonReport;
+      // A file that crashed before its tests ran fails no test: count it as one failure at least.
+      const failures = Math.max(report.numFailedTests, report.numFailedTestSuites);
       passed += report.numPassedTests;
-      failed += report.numFailedTests;
+      failed += failures;
       skipped += report.numPendingTests + report.numTodoTests;
       const variant = file.slice('.test-results'.length, -'.json'.length).replace(/^\./, '');
       const label = `${group}/${name}${variant ? ` (${variant})` : ''}`;
-      perWorkspace.push(`  ${label.padEnd(40)} ${report.numPassedTests} passed, ${report.numFailedTests} failed`);
+      perWorkspace.push(`  ${label.padEnd(40)} ${report.numPassedTests} passed, ${failures} failed`);
     }
   }
 }
