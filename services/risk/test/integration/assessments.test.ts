@@ -125,6 +125,10 @@ describe.skipIf(!adminUrl)('POST /assessments', () => {
       transfer('100', { currency: 'XXX' }),
       transfer('100', { action: 'launder' }),
       transfer('100', { ip: 'not-an-ip' }),
+      // Above the bound on amounts (12 digits of major units per currency).
+      transfer('92233720368547758070'),
+      transfer('100000000000000'),
+      transfer('1000000000000', { currency: 'JPY' }),
     ]) {
       const res = await ledger.assess(body);
       expect(res.status).toBe(400);
