@@ -225,6 +225,31 @@ describe('system (embedded): maker-checker adjustments through the gateway', () 
   });
 });
 
+describe('system (embedded): the merged OpenAPI document', () => {
+  it('documents the maker-checker routes with their access rules', async () => {
+    const doc = await api.call<{
+      paths: Record<string, Record<string, Record<string, unknown>>>;
+      'x-undocumented-routes': string[];
+    }>('GET', '/v1/openapi.json');
+    expect(doc.status).toBe(200);
+    for (const [path, method] of [
+      ['/v1/admin/adjustments', 'post'],
+      ['/v1/admin/adjustments', 'get'],
+      ['/v1/admin/adjustments/{requestId}', 'get'],
+      ['/v1/admin/adjustments/{requestId}/approve', 'post'],
+      ['/v1/admin/adjustments/{requestId}/reject', 'post'],
+    ] as const) {
+      expect(doc.body.paths[path]?.[method], `${method} ${path}`).toMatchObject({
+        'x-access': 'admin',
+        'x-step-up': true,
+        'x-service': 'wallet-ledger',
+      });
+    }
+    expect(doc.body.paths['/v1/admin/adjustments']?.['post']?.['responses']).toHaveProperty('202');
+    expect(doc.body['x-undocumented-routes'].filter((r) => r.includes('/adjustments'))).toEqual([]);
+  });
+});
+
 describe('system (embedded): amounts are bounded at the edge', () => {
   it('refuses the signed deposit of 92233720368547758070 and a transfer of 2^63 with 400 problem+json', async () => {
     const before = await balance();
