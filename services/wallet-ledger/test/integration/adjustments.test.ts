@@ -95,6 +95,25 @@ describe.skipIf(!adminUrl)('maker-checker admin adjustments', () => {
     });
   });
 
+  it('a retried request (same Idempotency-Key and body) answers the same request, not a second one', async () => {
+    const { maker, customer } = ids();
+    const walletId = await ledger.openWallet(customer);
+    const headers = idem();
+    const body = { walletId, amount: '150', direction: 'credit', reason: 'goodwill credit' };
+    const first = await staff(maker).post<RequestView>('/admin/adjustments', body, { headers });
+    const retry = await staff(maker).post<RequestView>('/admin/adjustments', body, { headers });
+    expect(first.status).toBe(202);
+    expect(retry.status).toBe(202);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.body.requestId).toBe(first.body.requestId);
+    const rows = await ledger.svc.ownerDb
+      .selectFrom('adjustment_requests')
+      .select('id')
+      .where('wallet_id', '=', walletId)
+      .execute();
+    expect(rows).toHaveLength(1);
+  });
+
   it('refuses self-credit: no request on the maker’s own wallet, no approval on the checker’s', async () => {
     const { maker, checker, other } = ids();
     const makerWallet = await ledger.openWallet(maker);
