@@ -2,11 +2,21 @@
  * `npm start`: the whole platform on one machine in one process, no Docker, no cluster.
  * Embedded PostgreSQL (one database and two roles per service), migrations, the five services on the
  * in-process transport, and the gateway on HTTPS (self-signed) with plain HTTP redirecting to it.
+ * Settings: the process environment over `.env` at the repository root (README, "Settings").
  */
+import { join, resolve } from 'node:path';
+import { DataFolderInUseError } from './lock.ts';
 import { startEmbeddedPlatform } from './platform.ts';
+import { loadSettings } from './settings.ts';
 
 const started = Date.now();
-const platform = await startEmbeddedPlatform().catch((error: unknown) => {
+const dotEnvFile = join(resolve(import.meta.dirname, '../../..'), '.env');
+const { settings, dotEnvLoaded } = loadSettings({ processEnv: process.env, dotEnvFile });
+const platform = await startEmbeddedPlatform({ env: settings }).catch((error: unknown) => {
+  if (error instanceof DataFolderInUseError) {
+    process.stderr.write(`wallet platform not started: ${error.message}\n`);
+    process.exit(1);
+  }
   const detail = error instanceof Error ? `${error.message}${'stderr' in error ? `\n${String(error.stderr)}` : ''}` : String(error);
   process.stderr.write(`wallet platform failed to start: ${detail}\n`);
   process.exit(1);
@@ -20,6 +30,7 @@ process.stdout.write(
     `  redirect      ${platform.redirectUrl} -> ${platform.gatewayUrl}`,
     ...Object.entries(platform.serviceUrls).map(([id, url]) => `  ${id.padEnd(14)}${url}`),
     `  data          ${platform.dataDir}`,
+    `  settings      environment${dotEnvLoaded ? ` over ${dotEnvFile}` : ' (no .env file)'}`,
     '  Ctrl-C stops everything.',
     '',
   ].join('\n'),
