@@ -30,7 +30,13 @@ import { acquireDataFolderLock } from './lock.ts';
 import { startEmbeddedPostgres } from './postgres.ts';
 import { createHttpsRedirectServer } from './redirect.ts';
 import { devJwks, loadOrCreateSecrets } from './secrets.ts';
-import { configKeys, ignoredSettings, serviceEnvironment, type Settings } from './settings.ts';
+import {
+  configKeys,
+  ignoredSettings,
+  serviceEnvironment,
+  settingsForOperators,
+  type Settings,
+} from './settings.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -93,9 +99,6 @@ export interface EmbeddedPlatform {
   adminUrl: string;
   stop(): Promise<void>;
 }
-
-/** Variables of identity's settings an operator command must share with the running service (not its keys). */
-const CLI_EXCLUDED = /^(INTERNAL_JWT_|DAPR_|APP_API_TOKEN$)/;
 
 export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {}): Promise<EmbeddedPlatform> {
   const settings: Settings = { ...options.env };
@@ -198,13 +201,6 @@ async function startOnLockedFolder(
     const redirectServer = redirect;
     // For `npm run identity` / `npm run ledger`: the databases, and identity's settings (its key ring,
     // argon2 cost) so the command writes what the running service can read.
-    const identityKeys = new Set(SERVICES.find((s) => s.appId === 'identity')!.keys);
-    const identitySettings = Object.fromEntries(
-      Object.entries(envs.identity).filter(
-        (entry): entry is [string, string] =>
-          identityKeys.has(entry[0]) && entry[1] !== undefined && !CLI_EXCLUDED.test(entry[0]),
-      ),
-    );
     await writeRuntimeFile(dataDir, {
       mode: 'embedded',
       pid: process.pid,
@@ -213,7 +209,10 @@ async function startOnLockedFolder(
       services: Object.fromEntries(
         SERVICES.map((s) => [
           s.appId,
-          { databaseUrl: databases[s.appId]!.appUrl, settings: s.appId === 'identity' ? identitySettings : {} },
+          {
+            databaseUrl: databases[s.appId]!.appUrl,
+            settings: s.appId === 'identity' ? settingsForOperators(envs.identity, s.keys) : {},
+          },
         ]),
       ),
     });

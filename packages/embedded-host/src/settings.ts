@@ -102,3 +102,19 @@ export function ignoredSettings(settings: Settings, appIds: readonly AppId[]): s
   }
   return found;
 }
+
+/** Variables an operator command must not take from a running service: its own keys and tokens. */
+const NOT_FOR_OPERATORS = /^(INTERNAL_JWT_|DAPR_|APP_API_TOKEN$)/;
+
+/**
+ * A running service's settings as the runtime file records them for operator commands (identity's key
+ * ring and argon2 cost): only the names its config reads, without its keys and tokens.
+ */
+export function settingsForOperators(env: NodeJS.ProcessEnv, keys: readonly string[]): Settings {
+  const found: Settings = {};
+  for (const key of keys) {
+    const value = env[key];
+    if (value !== undefined && !NOT_FOR_OPERATORS.test(key)) found[key] = value;
+  }
+  return found;
+}
