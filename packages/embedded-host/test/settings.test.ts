@@ -2,7 +2,7 @@
  * How `npm start` resolves each service's environment: `.env` below the process environment,
  * `<APP>_<NAME>` for one service, the host's own values above everything.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -128,5 +128,25 @@ describe('embedded settings', () => {
       }
     }
     for (const name of HOST_OWNED) expect(all.has(name), name).toBe(true);
+  });
+
+  it("documents every service's every setting in the README's one table", async () => {
+    const readme = await readFile(join(import.meta.dirname, '../../../README.md'), 'utf8');
+    const section = readme.split('\n## Settings\n')[1]?.split('\n## ')[0] ?? '';
+    const documented = new Map<string, string>();
+    for (const row of section.split('\n').filter((l) => l.startsWith('| `'))) {
+      const [, names = '', services = ''] = row.split('|');
+      for (const [, name] of names.matchAll(/`([A-Z0-9_]+)`/g)) documented.set(name!, services.trim());
+    }
+    for (const module of MODULES) {
+      for (const key of configKeys(module.configSchema)) {
+        const services = documented.get(key);
+        expect(services, `README Settings: no row for ${key}`).toBeDefined();
+        const short = module.appId === 'api-gateway' ? 'gw' : module.appId;
+        expect(services === 'all' || services!.split(/,\s*/).includes(short), `${key}: ${services}`).toBe(
+          true,
+        );
+      }
+    }
   });
 });
