@@ -7,7 +7,9 @@
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { processIsRunning, type Logger } from '@wallet/service-kit';
+import type { Logger } from '@wallet/service-kit';
+// The light entry (zod only): `npm start` checks the lock before it loads the services.
+import { processIsRunning } from '@wallet/service-kit/runtime-file';
 
 export const LOCK_FILE_NAME = 'platform.lock';
 
@@ -48,6 +50,12 @@ async function readHolder(file: string): Promise<Holder | undefined> {
 
 const sameHolder = (a: Holder | undefined, b: Holder | undefined): boolean =>
   a?.pid === b?.pid && a?.startedAt === b?.startedAt;
+
+/** Throws DataFolderInUseError if a live process holds the folder (a check only: it takes nothing). */
+export async function assertDataFolderFree(dataDir: string): Promise<void> {
+  const holder = await readHolder(join(dataDir, LOCK_FILE_NAME));
+  if (holder && processIsRunning(holder.pid)) throw new DataFolderInUseError(dataDir, holder);
+}
 
 export async function acquireDataFolderLock(dataDir: string, logger: Logger): Promise<DataFolderLock> {
   const file = join(dataDir, LOCK_FILE_NAME);

@@ -5,18 +5,24 @@
  * Settings: the process environment over `.env` at the repository root (README, "Settings").
  */
 import { join, resolve } from 'node:path';
-import { DataFolderInUseError } from './lock.ts';
-import { startEmbeddedPlatform } from './platform.ts';
+import { assertDataFolderFree, DataFolderInUseError } from './lock.ts';
 import { loadSettings } from './settings.ts';
 
 const started = Date.now();
-const dotEnvFile = join(resolve(import.meta.dirname, '../../..'), '.env');
+const REPO_ROOT = resolve(import.meta.dirname, '../../..');
+const dotEnvFile = join(REPO_ROOT, '.env');
 const { settings, dotEnvLoaded } = loadSettings({ processEnv: process.env, dotEnvFile });
-const platform = await startEmbeddedPlatform({ env: settings }).catch((error: unknown) => {
-  if (error instanceof DataFolderInUseError) {
-    process.stderr.write(`wallet platform not started: ${error.message}\n`);
-    process.exit(1);
-  }
+const dataDir = resolve(settings['WALLET_DATA_DIR'] ?? join(REPO_ROOT, '.data/embedded'));
+const refuseInUse = (error: unknown): void => {
+  if (!(error instanceof DataFolderInUseError)) return;
+  process.stderr.write(`wallet platform not started: ${error.message}\n`);
+  process.exit(1);
+};
+// Before loading the five services (seconds): a second `npm start` on this folder stops at once.
+await assertDataFolderFree(dataDir).catch(refuseInUse);
+const { startEmbeddedPlatform } = await import('./platform.ts');
+const platform = await startEmbeddedPlatform({ env: settings, dataDir }).catch((error: unknown) => {
+  refuseInUse(error);
   const detail = error instanceof Error ? `${error.message}${'stderr' in error ? `\n${String(error.stderr)}` : ''}` : String(error);
   process.stderr.write(`wallet platform failed to start: ${detail}\n`);
   process.exit(1);

@@ -96,6 +96,7 @@ program
   .option('--password-stdin', 'read the password from standard input (keeps it out of shell history and ps)')
   .option('--password-file <path>', 'read the password from a file (a mounted Kubernetes Secret)')
   .option('--display-name <name>', 'display name')
+  .option('--exists-ok', 'exit 0, changing nothing, when the address is already registered (a repeated bootstrap Job)')
   .action(
     async (options: {
       email: string;
@@ -103,6 +104,7 @@ program
       passwordStdin?: boolean;
       passwordFile?: string;
       displayName?: string;
+      existsOk?: boolean;
     }) => {
       const email = emailSchema.parse(options.email);
       const password = options.passwordStdin
@@ -111,9 +113,17 @@ program
           ? (await readFile(options.passwordFile, 'utf8')).replace(/\r?\n$/, '')
           : options.password;
       if (!password) throw new Error('give --password-stdin, --password-file <path> or --password <password>');
-      const result = await withDeps((deps) =>
-        createAdmin(deps, { email, password, displayName: options.displayName ?? null }),
-      );
+      let result: { created: boolean; userId?: string };
+      try {
+        result = await withDeps((deps) =>
+          createAdmin(deps, { email, password, displayName: options.displayName ?? null }),
+        );
+      } catch (error) {
+        if (!(options.existsOk && error instanceof HttpProblem && error.status === 409)) throw error;
+        process.stdout.write(`${JSON.stringify({ created: false, email })}\n`);
+        process.stdout.write('The address is already registered: nothing changed (--exists-ok).\n');
+        return;
+      }
       process.stdout.write(`${JSON.stringify({ created: result.created, userId: result.userId, email })}\n`);
       process.stdout.write(
         'Set up MFA for this account before using admin routes: every admin call needs a stepped-up session.\n',
