@@ -13,19 +13,27 @@ import { join } from 'node:path';
 import { REPO_ROOT, describeExit, parsePubsub, startDaprPlatform } from '@wallet/dapr-harness';
 import type { DaprPlatform, StoppedProcess } from '@wallet/dapr-harness';
 import { generateDaprDevSecrets } from '@wallet/embedded-host/secrets';
-import { configKeys, settingsForOperators } from '@wallet/embedded-host/settings';
+import { configKeys, daprModeOverrides, loadSettings, settingsForOperators } from '@wallet/embedded-host/settings';
+import { service as apiGateway } from '@wallet/api-gateway';
 import { service as identity } from '@wallet/identity';
+import { service as notification } from '@wallet/notification';
+import { service as risk } from '@wallet/risk';
+import { service as walletLedger } from '@wallet/wallet-ledger';
 import { removeRuntimeFile, writeRuntimeFile } from '@wallet/service-kit';
 
 const READY_TIMEOUT_MS = Number(process.env['START_DAPR_READY_TIMEOUT_MS'] ?? 90_000);
 const ECHO_LOGS = process.env['START_DAPR_LOGS'] === '1';
 
 const DATA_DIR = join(REPO_ROOT, '.data', 'dapr');
+const SERVICES = [identity, walletLedger, risk, notification, apiGateway].map((m) => ({
+  appId: m.appId,
+  keys: configKeys(m.configSchema),
+}));
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
 /** `.data/dapr/runtime.json`: the databases and identity's settings, for operator commands. */
 async function writeDaprRuntimeFile(platform: DaprPlatform): Promise<void> {
-  const identityKeys = configKeys(identity.configSchema);
+  const identityKeys = SERVICES.find((s) => s.appId === 'identity')!.keys;
   await writeRuntimeFile(DATA_DIR, {
     mode: 'dapr',
     pid: process.pid,
@@ -48,7 +56,9 @@ const describeStopped = (stopped: StoppedProcess[]): string =>
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const pubsub = parsePubsub(process.env['PUBSUB']);
+  // The same settings as npm start (README, "Settings"): this environment over .env, <APP>_<NAME> per service.
+  const { settings, dotEnvLoaded } = loadSettings({ processEnv: process.env, dotEnvFile: join(REPO_ROOT, '.env') });
+  const pubsub = parsePubsub(settings['PUBSUB']);
   const aborter = new AbortController();
   let platform: DaprPlatform | undefined;
   let stopping = false;
@@ -90,6 +100,8 @@ async function main(): Promise<void> {
       ports: 'fixed',
       startInfrastructure: true,
       readyTimeoutMs: READY_TIMEOUT_MS,
+      env: settings,
+      serviceEnv: daprModeOverrides(SERVICES, settings),
       log: say,
       ...(ECHO_LOGS ? { onOutput: (name: string, line: string) => say(`[${name}] ${line}`) } : {}),
       signal: aborter.signal,
@@ -113,6 +125,7 @@ async function main(): Promise<void> {
       `  gateway       ${platform.gatewayUrl.padEnd(25)}(self-signed certificate: ${platform.certificateFile})`,
       ...platform.services.map(row),
       `  logs          ${platform.logDir}`,
+      `  settings      environment${dotEnvLoaded ? ' over .env' : ' (no .env file)'}`,
       '  Ctrl-C stops the services and their sidecars (infrastructure keeps running: infra/local.sh down).',
       '',
     ].join('\n'),

@@ -74,6 +74,22 @@ export function loadSettings(options: { processEnv: NodeJS.ProcessEnv; dotEnvFil
   return { settings, dotEnvLoaded: existsSync(options.dotEnvFile) };
 }
 
+/** A service's own `<APP>_<NAME>` values, as `NAME`, for the names it reads and the host does not set. */
+export function ownOverrides(
+  appId: AppId,
+  keys: readonly string[],
+  settings: Settings,
+  hostSets: ReadonlySet<string> = IGNORED,
+): Settings {
+  const prefix = servicePrefix(appId);
+  const own: Settings = {};
+  for (const key of keys) {
+    const value = settings[`${prefix}${key}`];
+    if (value !== undefined && !hostSets.has(key)) own[key] = value;
+  }
+  return own;
+}
+
 /** One service's environment: settings, its own `<APP>_` overrides, then the host's values. */
 export function serviceEnvironment(options: {
   appId: AppId;
@@ -81,14 +97,26 @@ export function serviceEnvironment(options: {
   settings: Settings;
   host: Settings;
 }): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...options.settings };
-  const prefix = servicePrefix(options.appId);
-  for (const key of options.keys) {
-    const own = options.settings[`${prefix}${key}`];
-    if (own !== undefined) env[key] = own;
-  }
+  const env: NodeJS.ProcessEnv = {
+    ...options.settings,
+    ...ownOverrides(options.appId, options.keys, options.settings),
+  };
   for (const name of IGNORED) delete env[name];
   return Object.assign(env, options.host);
+}
+
+/**
+ * `npm run start:dapr`'s per-service values (given to the harness as `serviceEnv`, which it applies
+ * last): the `<APP>_<NAME>` overrides, except of what the harness sets itself.
+ */
+export function daprModeOverrides(
+  services: readonly { appId: AppId; keys: readonly string[] }[],
+  settings: Settings,
+): Partial<Record<AppId, Settings>> {
+  const harnessSets = new Set([...IGNORED, 'OTEL_SERVICE_NAME', 'PUBLIC_BASE_URL', 'REDIS_URL']);
+  return Object.fromEntries(
+    services.map((s) => [s.appId, ownOverrides(s.appId, s.keys, settings, harnessSets)]),
+  );
 }
 
 /** Settings the host will not apply (its own names, globally or for one service), to warn about. */

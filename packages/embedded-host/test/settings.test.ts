@@ -15,6 +15,7 @@ import { service as apiGateway } from '@wallet/api-gateway';
 import {
   HOST_OWNED,
   configKeys,
+  daprModeOverrides,
   ignoredSettings,
   loadSettings,
   serviceEnvironment,
@@ -116,6 +117,25 @@ describe('embedded settings', () => {
     expect(ignoredSettings(settings, APP_IDS).sort()).toEqual(
       ['APP_ENV', 'DATABASE_READ_URL', 'DATABASE_URL', 'IDENTITY_DATABASE_URL', 'PORT'].sort(),
     );
+  });
+
+  it("gives start:dapr's harness only the per-service values it does not set itself", () => {
+    const services = MODULES.map((m) => ({ appId: m.appId, keys: configKeys(m.configSchema) }));
+    const overrides = daprModeOverrides(services, {
+      LOG_LEVEL: 'warn',
+      IDENTITY_LOG_LEVEL: 'debug',
+      API_GATEWAY_RATE_LIMIT_SENSITIVE: '50/60',
+      API_GATEWAY_REDIS_URL: 'redis://stray:1',
+      IDENTITY_DATABASE_URL: 'postgres://stray@127.0.0.1:1/x',
+      RISK_TIMEOUT_MS: '900',
+    });
+    expect(overrides).toEqual({
+      identity: { LOG_LEVEL: 'debug' },
+      'wallet-ledger': {},
+      risk: {},
+      notification: {},
+      'api-gateway': { RATE_LIMIT_SENSITIVE: '50/60' },
+    });
   });
 
   it('has no per-service name that is also a setting of its own (every <APP>_<NAME> is unambiguous)', () => {
