@@ -28,7 +28,7 @@ import { service as notification } from '@wallet/notification';
 import { service as apiGateway } from '@wallet/api-gateway';
 import { acquireDataFolderLock } from './lock.ts';
 import { startEmbeddedPostgres } from './postgres.ts';
-import { createHttpsRedirectServer } from './redirect.ts';
+import { createHttpsRedirectServer } from '@wallet/api-gateway/redirect';
 import { devJwks, loadOrCreateSecrets } from './secrets.ts';
 import {
   configKeys,
