@@ -11,8 +11,9 @@
  * is not suspicious. Measured on an ordinary and an attack corpus: `node bench/risk/corpus.ts`.
  *
  * 2026.11.28-1 (from 2026.11.25-1): sums count allowed money only; user/device sum limits at the
- * ceiling instead of a tenth of it, count limits 5/20/60; per-IP velocity weak (10/15, never strong);
- * new-device only against a history (35/40); refund-after-transfer strong (35); over a velocity limit 35.
+ * ceiling instead of a tenth of it, count limits 5/20/60, over one scores 35 (a challenge with a new payee); per-IP velocity
+ * weak (10/15, never strong); new-device only against a history (35/40); young-session only on a new
+ * device; refund-after-transfer strong and not cleared by a step-up (35).
  */
 import { ruleSetSchema, type RuleSet } from './rules.ts';
 
@@ -60,7 +61,8 @@ export const DEFAULT_RULES: RuleSet = ruleSetSchema.parse({
     },
     severeFactor: 2,
     sumOf: 'allowed',
-    // Over a limit plus a new payee reaches a challenge; far over it is strong and a step-up cannot clear it.
+    // Over a limit with a new payee reaches a challenge (paying one friend back eight times does not);
+    // far over it is strong, and a step-up cannot clear it.
     exceeded: { score: 35, strong: false, stepUpClears: true },
     severe: { score: 50, strong: true, stepUpClears: false },
     ipExceeded: { score: 10, strong: false, stepUpClears: true },
@@ -83,6 +85,8 @@ export const DEFAULT_RULES: RuleSet = ruleSetSchema.parse({
     enabled: true,
     actions: MONEY,
     maxAgeMinutes: 10,
+    // Paying right after signing in is what people do; right after signing in on a new device is not.
+    onKnownDevice: false,
     weight: { score: 25, strong: true, stepUpClears: true },
   },
   amountAnomaly: {

@@ -121,6 +121,11 @@ export const ruleSetSchema = z.strictObject({
       .int()
       .min(1)
       .max(24 * 60),
+    /**
+     * Whether a young session counts on a device that is not new. People open the app to pay: a thief
+     * who just signed in does so on a new device, which is what makes a young session suspicious.
+     */
+    onKnownDevice: z.boolean(),
     weight: signalWeight,
   }),
   amountAnomaly: z.strictObject({

@@ -202,18 +202,21 @@ function riskyOnNewContext(facts: AssessmentFacts, rules: RuleSet): boolean {
 function isNewDevice(signals: Signals, rules: RuleSet): boolean {
   const first = rules.newDevice.onFirstDevice;
   const unknownToMoney = signals.deviceKnown === false && (first || signals.otherDeviceKnown);
-  const newToIdentity = signals.sessionOnNewDevice && (first || signals.earlierSession);
+  // Once money has moved from the device, identity's "new device" for its first session is old news.
+  const newToIdentity =
+    signals.sessionOnNewDevice && (first || (signals.earlierSession && signals.deviceKnown !== true));
   return unknownToMoney || newToIdentity;
 }
 
 function contextHits(facts: AssessmentFacts, signals: Signals, rules: RuleSet): RuleHit[] {
   const hits: RuleHit[] = [];
+  const newDevice = isNewDevice(signals, rules);
   if (applies(rules.newCounterparty, facts.action) && signals.counterpartyKnown === false) {
     hits.push(
       hit('new-counterparty', `First ${facts.action} to this counterparty.`, rules.newCounterparty.weight),
     );
   }
-  if (applies(rules.newDevice, facts.action) && isNewDevice(signals, rules)) {
+  if (applies(rules.newDevice, facts.action) && newDevice) {
     const risky = riskyOnNewContext(facts, rules);
     hits.push(
       hit(
@@ -228,6 +231,7 @@ function contextHits(facts: AssessmentFacts, signals: Signals, rules: RuleSet): 
   if (
     applies(rules.youngSession, facts.action) &&
     signals.sessionCreatedAt &&
+    (newDevice || rules.youngSession.onKnownDevice) &&
     riskyOnNewContext(facts, rules)
   ) {
     const ageMs = signals.now.getTime() - signals.sessionCreatedAt.getTime();

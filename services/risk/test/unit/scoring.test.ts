@@ -45,12 +45,20 @@ describe('each rule alone', () => {
     expect(rulesFired(over)).toEqual(['velocity-user']);
     expect(over.score).toBe(rules.velocity.exceeded.score);
     expect(over.reasons[0]!.detail).toContain('6 requests in 10m (limit 5)');
+    // Paying a friend back again and again is allowed; a burst to new payees is challenged.
     expect(over.decision).toBe('allow');
+    expect(
+      assess(facts(), signals({ velocity: { user: quietTotals(6) }, counterpartyKnown: false }), rules)
+        .decision,
+    ).toBe('challenge');
 
     const far = assess(facts(), signals({ velocity: { user: quietTotals(10) } }), rules);
     expect(far.reasons[0]!.detail).toContain('far over');
     expect(far.score).toBe(rules.velocity.severe.score);
     expect(far.decision).toBe('challenge');
+    expect(
+      assess(facts({ acr: 'aal2' }), signals({ velocity: { user: quietTotals(10) } }), rules).decision,
+    ).toBe('deny');
   });
 
   it('velocity: the sum per currency counts as well as the count', () => {
@@ -117,7 +125,11 @@ describe('each rule alone', () => {
     // identity saw a new device, and the user had signed in before: new.
     expect(
       rulesFired(
-        assess(facts(), signals({ ...firstDevice, sessionOnNewDevice: true, earlierSession: true }), rules),
+        assess(
+          facts({ deviceId: null }),
+          signals({ ...firstDevice, deviceKnown: null, sessionOnNewDevice: true, earlierSession: true }),
+          rules,
+        ),
       ),
     ).toEqual(['new-device']);
     // A second session on the first device, before it moved money: not new.
@@ -146,13 +158,31 @@ describe('each rule alone', () => {
     const risky = assess(facts({ amount: 60_000n }), signals({ deviceKnown: false }), rules);
     expect(rulesFired(small)).toEqual(['new-device']);
     expect(risky.score).toBeGreaterThan(small.score);
-    expect(assess(facts(), signals({ sessionOnNewDevice: true }), rules).reasons[0]!.rule).toBe('new-device');
+    expect(
+      assess(facts({ deviceId: null }), signals({ deviceKnown: null, sessionOnNewDevice: true }), rules)
+        .reasons[0]!.rule,
+    ).toBe('new-device');
+    // Once money has moved from it, the device of a "new device" session is no longer new.
+    expect(assess(facts(), signals({ deviceKnown: true, sessionOnNewDevice: true }), rules).reasons).toEqual(
+      [],
+    );
   });
 
-  it('young-session: only with a risky amount', () => {
-    const young = { sessionCreatedAt: new Date(NOW.getTime() - 2 * 60_000) };
-    expect(rulesFired(assess(facts({ amount: 50_000n }), signals(young), rules))).toEqual(['young-session']);
-    expect(assess(facts({ amount: 49_999n }), signals(young), rules).reasons).toEqual([]);
+  it('young-session: on a new device and with a risky amount only', () => {
+    const young = { sessionCreatedAt: new Date(NOW.getTime() - 2 * 60_000), deviceKnown: false };
+    expect(rulesFired(assess(facts({ amount: 50_000n }), signals(young), rules))).toEqual([
+      'new-device',
+      'young-session',
+    ]);
+    expect(rulesFired(assess(facts({ amount: 49_999n }), signals(young), rules))).toEqual(['new-device']);
+    // Paying right after signing in on one's own device is what people do.
+    expect(
+      assess(facts({ amount: 50_000n }), signals({ ...young, deviceKnown: true }), rules).reasons,
+    ).toEqual([]);
+    const strict = applyOverrides(rules, { youngSession: { onKnownDevice: true } }, '5');
+    expect(
+      rulesFired(assess(facts({ amount: 50_000n }), signals({ ...young, deviceKnown: true }), strict)),
+    ).toEqual(['young-session']);
   });
 
   it('amount-anomaly: far above the median, once there is enough history', () => {
