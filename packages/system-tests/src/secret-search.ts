@@ -185,7 +185,8 @@ async function rabbitmqctlNames(repoRoot: string, what: 'exchanges' | 'queues'):
   const { stdout } = await run(
     'bash',
     [join(repoRoot, 'infra', 'local.sh'), 'rabbitmqctl', '-q', `list_${what}`, 'name'],
-    { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
+    // A failing rabbitmqctl must not leave an Erlang crash dump in the working directory.
+    { timeout: 60_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, ERL_CRASH_DUMP_SECONDS: '0' } },
   );
   return stdout
     .split('\n')
