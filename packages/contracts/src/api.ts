@@ -49,7 +49,6 @@ export type InternalClaims = z.infer<typeof internalClaimsSchema>;
 /** Header carrying the internal JWT (the Authorization header stays free for the sidecar). */
 export const INTERNAL_TOKEN_HEADER = 'x-internal-token';
 
-
 /** Internal-token subject for calls on behalf of nobody (registration, login, public reads). */
 export const ANONYMOUS_SUBJECT = 'anonymous';
 /** Internal-token subject for a payment-provider webhook the gateway has verified. */
@@ -77,5 +76,9 @@ export const accessTokenClaimsSchema = z.object({
 export type AccessTokenClaims = z.infer<typeof accessTokenClaimsSchema>;
 
 /** Idempotency-Key as API.md defines it. */
-export const idempotencyKeySchema = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+export const idempotencyKeySchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';

@@ -3,13 +3,24 @@
  * and the zod schema of its `data`. Producers and consumers import from here and nowhere else.
  *
  * A breaking change to a payload is a new version (`.v2`) published beside the old one until every
- * consumer has moved; additive fields are fine within a version.
+ * consumer has moved; additive fields are fine within a version. Each version has its own topic, so an
+ * old version's topic can be drained and deleted as a whole (see `RETIRED_EVENTS`).
+ *
+ * No secret rides an event: events are kept by outboxes, brokers (Kafka for its whole retention),
+ * inboxes and dead-letter tables. One-time codes travel by reference (`codeRef`): the notification
+ * service asks identity for the code over an authorised service call at the moment it sends.
  */
 import { z } from 'zod';
 import { amountStringSchema, currencySchema } from './money.ts';
 
 const id = z.string().min(1);
 const isoTime = z.string().datetime({ offset: true });
+/**
+ * Reference of a one-time code identity holds for delivery (a uuid, not the code and not derived from
+ * it). Only the notification service may exchange it for the code (identity's
+ * `POST /internal/one-time-codes/{ref}/issue`, internal token from notification, Dapr ACL), at send time.
+ */
+const codeRef = z.uuid();
 
 export interface EventDefinition<S extends z.ZodType = z.ZodType> {
   /** CloudEvents `type`, e.g. `wallet.ledger.transfer.completed.v1`. */
@@ -27,16 +38,16 @@ function defineEvent<S extends z.ZodType>(def: EventDefinition<S>): EventDefinit
 
 export const Events = {
   userRegistered: defineEvent({
-    type: 'wallet.identity.user.registered.v1',
-    topic: 'identity.user.registered',
+    type: 'wallet.identity.user.registered.v2',
+    topic: 'identity.user.registered.v2',
     source: 'identity',
     schema: z.object({
       userId: id,
       email: z.string().email(),
       displayName: z.string().nullable(),
       locale: z.string().default('en'),
-      /** One-time e-mail verification code; the notification service sends it and never logs it. */
-      verificationCode: z.string(),
+      /** Reference of the pending e-mail verification code (not the code): see `codeRef`. */
+      verificationCodeRef: codeRef,
       verificationExpiresAt: isoTime,
     }),
   }),
@@ -67,10 +78,10 @@ export const Events = {
     schema: z.object({ userId: id, sessionIds: z.array(id), reason: z.string() }),
   }),
   recoveryRequested: defineEvent({
-    type: 'wallet.identity.recovery.requested.v1',
-    topic: 'identity.recovery.requested',
+    type: 'wallet.identity.recovery.requested.v2',
+    topic: 'identity.recovery.requested.v2',
     source: 'identity',
-    schema: z.object({ userId: id, email: z.string().email(), code: z.string(), expiresAt: isoTime }),
+    schema: z.object({ userId: id, email: z.string().email(), codeRef, expiresAt: isoTime }),
   }),
   passwordChanged: defineEvent({
     type: 'wallet.identity.password.changed.v1',
@@ -238,6 +249,28 @@ export type EventName = keyof typeof Events;
 export type EventData<N extends EventName> = z.infer<(typeof Events)[N]['schema']>;
 /** The shape a producer hands in (before defaults are applied). */
 export type EventInput<N extends EventName> = z.input<(typeof Events)[N]['schema']>;
+
+/**
+ * Event versions no producer may publish any more, kept so that nobody reuses their type or topic.
+ * Their payloads carried one-time codes; a deployment that ran them drains their topics, then
+ * deletes them (and the consumers' queues, inbox and dead-letter rows of those topics): see
+ * services/identity/README.md, "Upgrading from the v1 identity events".
+ */
+export const RETIRED_EVENTS: readonly { type: string; topic: string; replacedBy: EventName; why: string }[] =
+  [
+    {
+      type: 'wallet.identity.user.registered.v1',
+      topic: 'identity.user.registered',
+      replacedBy: 'userRegistered',
+      why: 'carried the e-mail verification code',
+    },
+    {
+      type: 'wallet.identity.recovery.requested.v1',
+      topic: 'identity.recovery.requested',
+      replacedBy: 'recoveryRequested',
+      why: 'carried the account recovery code',
+    },
+  ];
 
 const byType = new Map<string, EventDefinition>(Object.values(Events).map((e) => [e.type, e]));
 const byTopic = new Map<string, EventDefinition>(Object.values(Events).map((e) => [e.topic, e]));

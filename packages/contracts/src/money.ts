@@ -6,10 +6,45 @@ import { z } from 'zod';
 
 /** ISO 4217 minor-unit exponents for the currencies the platform accepts. */
 export const CURRENCY_EXPONENTS = {
-  AED: 2, AUD: 2, BGN: 2, BHD: 3, BRL: 2, CAD: 2, CHF: 2, CLP: 0, CNY: 2, CZK: 2, DKK: 2, EUR: 2,
-  GBP: 2, HKD: 2, HUF: 2, IDR: 2, ILS: 2, INR: 2, ISK: 0, JOD: 3, JPY: 0, KRW: 0, KWD: 3, MXN: 2,
-  NOK: 2, NZD: 2, OMR: 3, PLN: 2, RON: 2, SEK: 2, SGD: 2, THB: 2, TND: 3, TRY: 2, UGX: 0, USD: 2,
-  VND: 0, XOF: 0, ZAR: 2,
+  AED: 2,
+  AUD: 2,
+  BGN: 2,
+  BHD: 3,
+  BRL: 2,
+  CAD: 2,
+  CHF: 2,
+  CLP: 0,
+  CNY: 2,
+  CZK: 2,
+  DKK: 2,
+  EUR: 2,
+  GBP: 2,
+  HKD: 2,
+  HUF: 2,
+  IDR: 2,
+  ILS: 2,
+  INR: 2,
+  ISK: 0,
+  JOD: 3,
+  JPY: 0,
+  KRW: 0,
+  KWD: 3,
+  MXN: 2,
+  NOK: 2,
+  NZD: 2,
+  OMR: 3,
+  PLN: 2,
+  RON: 2,
+  SEK: 2,
+  SGD: 2,
+  THB: 2,
+  TND: 3,
+  TRY: 2,
+  UGX: 0,
+  USD: 2,
+  VND: 0,
+  XOF: 0,
+  ZAR: 2,
 } as const satisfies Record<string, number>;
 
 export type CurrencyCode = keyof typeof CURRENCY_EXPONENTS;
@@ -106,7 +141,9 @@ export const positiveAmountSchema = z
   .refine((n) => n <= MAX_AMOUNT, RANGE_MESSAGE);
 
 /** A non-negative amount string as it appears in answers and events (kept as a string). */
-export const amountStringSchema = z.string().regex(/^-?(0|[1-9][0-9]{0,37})$/, 'amount must be integer minor units');
+export const amountStringSchema = z
+  .string()
+  .regex(/^-?(0|[1-9][0-9]{0,37})$/, 'amount must be integer minor units');
 
 /** Renders minor units as a human decimal ("1050", EUR -> "10.50"), for messages only, never for arithmetic. */
 export function formatForDisplay(minor: bigint, currency: CurrencyCode): string {

@@ -35,6 +35,8 @@ export const ProblemType = {
   accountLocked: `${PROBLEM_BASE}account-locked`,
   mfaRequired: `${PROBLEM_BASE}mfa-required`,
   invalidCode: `${PROBLEM_BASE}invalid-code`,
+  /** A pending one-time code that can no longer be issued (expired, used, replaced, or issued too often). */
+  codeUnavailable: `${PROBLEM_BASE}code-unavailable`,
   tokenReused: `${PROBLEM_BASE}token-reused`,
   dependencyUnavailable: `${PROBLEM_BASE}dependency-unavailable`,
   notReady: `${PROBLEM_BASE}not-ready`,

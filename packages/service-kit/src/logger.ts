@@ -25,13 +25,24 @@ export const REDACTED_PATHS = [
   '*.secret',
   '*.recoveryCodes',
   '*.verificationCode',
+  // One level deeper (an invocation's answer, `{ response: { body: { code } } }`): one-time codes
+  // are handed between services in such bodies (identity -> notification, issue 17).
+  '*.*.code',
+  '*.*.password',
+  '*.*.newPassword',
+  '*.*.token',
+  '*.*.secret',
   'password',
   'code',
   'token',
   'secret',
 ];
 
-export function createLogger(service: string, options: LoggerOptions = {}, destination?: DestinationStream): Logger {
+export function createLogger(
+  service: string,
+  options: LoggerOptions = {},
+  destination?: DestinationStream,
+): Logger {
   const settings: LoggerOptions = {
     level: process.env['LOG_LEVEL'] ?? 'info',
     base: { service },

@@ -41,6 +41,11 @@ export const configSchema = runtimeEnvSchema.extend({
   RECOVERY_CODE_TTL_SECONDS: seconds(900, 24 * 3600),
   /** Wrong guesses allowed per one-time code (e-mail verification, recovery, MFA challenge). */
   CODE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  /**
+   * Codes the notification service may mint for one pending code reference (one per send attempt;
+   * each replaces the last). Bounds what a misbehaving caller can do with a reference.
+   */
+  CODE_MAX_ISSUES: z.coerce.number().int().min(1).max(50).default(10),
   /** Failed sign-in attempts (password or second factor) per account before a temporary lockout. */
   LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   /** First lockout; each further lockout doubles it (capped at a day). */

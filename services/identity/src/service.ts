@@ -14,7 +14,8 @@ export const service: ServiceModule<IdentityDatabase, Config> = {
   appId: 'identity',
   configSchema,
   migrations,
-  allowedCallers: ['api-gateway'],
+  // notification: only for POST /internal/one-time-codes/{ref}/issue (the route checks the issuer).
+  allowedCallers: ['api-gateway', 'notification'],
   productionGuard(config) {
     const extra = identityProductionProblems(config);
     if (extra.length > 0) throw new ConfigError(extra);

@@ -4,6 +4,7 @@ import type { ServiceModule } from '@wallet/service-kit';
 import { configSchema, devOutboxEnabled, notificationProductionGuard, type Config } from './config.ts';
 import type { NotificationDatabase } from './db/schema.ts';
 import { migrations } from './db/migrations/index.ts';
+import { createIdentityCodeSource } from './delivery/one-time-codes.ts';
 import { createDeliveryWorker } from './delivery/worker.ts';
 import { subscribeToDomainEvents } from './events/consumers.ts';
 import { mountRoutes } from './http/routes.ts';
@@ -25,6 +26,8 @@ export const service: ServiceModule<NotificationDatabase, Config> = {
     const worker = createDeliveryWorker({
       db,
       providers,
+      renderer,
+      codes: createIdentityCodeSource({ platform, signer: ctx.signer }),
       logger: logger.child({ component: 'delivery-worker' }),
       metrics: ctx.metrics,
       devOutbox,

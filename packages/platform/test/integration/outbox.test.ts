@@ -77,7 +77,7 @@ describe.skipIf(!adminUrl)('outbox and relay on PostgreSQL', () => {
             userId: 'u-1',
             email: 'ada@example.com',
             displayName: null,
-            verificationCode: '123456',
+            verificationCodeRef: '6f1d2c1e-0a4b-4d7e-9a57-3c1f1b2a9e10',
             verificationExpiresAt: new Date().toISOString(),
           },
           partitionKey: 'u-1',

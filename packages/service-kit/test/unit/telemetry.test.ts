@@ -24,7 +24,11 @@ describe('telemetry', () => {
         headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
       });
       const logged = await iterator.next();
-      const line = JSON.parse(String(logged.value)) as { trace_id?: string; span_id?: string; service?: string };
+      const line = JSON.parse(String(logged.value)) as {
+        trace_id?: string;
+        span_id?: string;
+        service?: string;
+      };
       expect(line.service).toBe('traced-server');
       expect(line.trace_id).toBe('0af7651916cd43dd8448eb211c80319c');
       expect(line.span_id).toMatch(/^[0-9a-f]{16}$/);
@@ -43,8 +47,18 @@ describe('telemetry', () => {
         done();
       },
     });
-    createLogger('redaction-test', {}, sink).info({ body: { password: 'hunter2hunter2', code: '123456' } }, 'x');
+    createLogger('redaction-test', {}, sink).info(
+      { body: { password: 'hunter2hunter2', code: '123456' } },
+      'x',
+    );
     expect(lines[0]).not.toContain('hunter2');
     expect(lines[0]).not.toContain('123456');
+    // A service's answer logged whole: the code one level deeper is redacted too.
+    createLogger('redaction-test', {}, sink).warn(
+      { response: { status: 200, body: { purpose: 'recovery', code: '98765432' } } },
+      'y',
+    );
+    expect(lines[1]).toContain('recovery');
+    expect(lines[1]).not.toContain('98765432');
   });
 });

@@ -1,7 +1,7 @@
 /** Registration, e-mail verification, sign-in (password, second factor), refresh, logout, step-up, recovery. */
 import { sql } from 'kysely';
 import { problems } from '@wallet/service-kit';
-import { numericCode } from '../domain/codes.ts';
+import { codeHashInput } from './code-delivery.ts';
 import { checkPasswordPolicy } from '../domain/password-policy.ts';
 import type { CodePurpose } from '../db/schema.ts';
 import {
@@ -25,24 +25,25 @@ import {
   type Trx,
 } from './context.ts';
 
-const VERIFICATION_DIGITS = 6;
-const RECOVERY_DIGITS = 8;
-
 export function assertPasswordAcceptable(password: string, userInputs: string[], field = 'password'): void {
   const verdict = checkPasswordPolicy(password, userInputs);
   if (!verdict.ok)
     throw problems.validation([{ field: `body.${field}`, message: `password ${verdict.reason}` }]);
 }
 
-/** Issues a fresh one-time code for the purpose (the previous live one stops working). */
-async function issueCode(
+/**
+ * Opens a fresh one-time code for the purpose (the previous live one stops working) WITHOUT making the
+ * code: the row is pending, and its id is the reference the event carries. The notification service
+ * mints the code when it sends (`issueCodeForDelivery`), so no code is ever in an event, an outbox row
+ * or a broker, and only its keyed hash is in this database.
+ */
+async function openPendingCode(
   deps: IdentityDeps,
   trx: Trx,
   userId: string,
   purpose: CodePurpose,
-  digits: number,
   ttlSeconds: number,
-) {
+): Promise<{ codeRef: string; expiresAt: Date }> {
   await trx
     .updateTable('one_time_codes')
     .set({ consumed_at: sql<Date>`now()` })
@@ -50,18 +51,13 @@ async function issueCode(
     .where('purpose', '=', purpose)
     .where('consumed_at', 'is', null)
     .execute();
-  const code = numericCode(digits);
   const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
-  await trx
+  const row = await trx
     .insertInto('one_time_codes')
-    .values({
-      user_id: userId,
-      purpose,
-      code_hash: deps.ring.hashCode(`${purpose}:${code}`),
-      expires_at: expiresAt,
-    })
-    .execute();
-  return { code, expiresAt };
+    .values({ user_id: userId, purpose, code_hash: null, expires_at: expiresAt })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { codeRef: row.id, expiresAt };
 }
 
 /**
@@ -84,7 +80,8 @@ async function consumeCode(
     .forUpdate()
     .executeTakeFirst();
   if (!row || row.expires_at.getTime() <= Date.now()) return false;
-  if (deps.ring.codeMatches(`${purpose}:${code}`, row.code_hash)) {
+  // Not issued yet (still on its way to the notification service): nothing can match, but the guess counts.
+  if (row.code_hash !== null && deps.ring.codeMatches(codeHashInput(purpose, code), row.code_hash)) {
     await trx
       .updateTable('one_time_codes')
       .set({ consumed_at: sql<Date>`now()` })
@@ -119,12 +116,11 @@ export async function register(
       .returning('id')
       .executeTakeFirst();
     if (!user) return null;
-    const { code, expiresAt } = await issueCode(
+    const { codeRef, expiresAt } = await openPendingCode(
       deps,
       trx,
       user.id,
       'email-verification',
-      VERIFICATION_DIGITS,
       deps.config.EMAIL_CODE_TTL_SECONDS,
     );
     await emit(
@@ -134,7 +130,7 @@ export async function register(
         userId: user.id,
         email: input.email,
         displayName: input.displayName,
-        verificationCode: code,
+        verificationCodeRef: codeRef,
         verificationExpiresAt: expiresAt.toISOString(),
       },
       user.id,
@@ -441,18 +437,17 @@ export async function requestRecovery(
       .where('email', '=', input.email)
       .executeTakeFirst();
     if (!user) return;
-    const { code, expiresAt } = await issueCode(
+    const { codeRef, expiresAt } = await openPendingCode(
       deps,
       trx,
       user.id,
       'recovery',
-      RECOVERY_DIGITS,
       deps.config.RECOVERY_CODE_TTL_SECONDS,
     );
     await emit(
       trx,
       'recoveryRequested',
-      { userId: user.id, email: user.email, code, expiresAt: expiresAt.toISOString() },
+      { userId: user.id, email: user.email, codeRef, expiresAt: expiresAt.toISOString() },
       user.id,
       meta,
     );

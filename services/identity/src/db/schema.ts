@@ -35,9 +35,13 @@ export interface OneTimeCodesTable {
   id: Generated<string>;
   user_id: string;
   purpose: CodePurpose;
-  code_hash: string;
+  /** Keyed hash of the code last issued to the notification service; null until the first issue. */
+  code_hash: string | null;
   expires_at: Timestamp;
   attempts: Generated<number>;
+  /** How many times a code was minted for this row (each mint replaces the previous code). */
+  issued_count: Generated<number>;
+  issued_at: Timestamp | null;
   consumed_at: Timestamp | null;
   created_at: CreatedAt;
 }

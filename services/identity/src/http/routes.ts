@@ -37,10 +37,13 @@ import {
   startTotpEnrolment,
   type UserSession,
 } from '../application/account.ts';
+import { issueCodeForDelivery } from '../application/code-delivery.ts';
 import { authoriseAdmin, findUsers, lockUser, setRoles, unlockUser } from '../application/admin.ts';
 import type { IdentityDeps, RequestMeta } from '../application/context.ts';
 import { openApiDocument } from './openapi.ts';
 import * as s from './schemas.ts';
+
+const CODE_ISSUE_PATH = /^\/internal\/one-time-codes\/[^/]+\/issue$/;
 
 function metaOf(req: Request, caller: InternalClaims): RequestMeta {
   return {
@@ -71,6 +74,15 @@ async function requireUserSession(deps: IdentityDeps, res: Response) {
 
 export function mountRoutes(app: Express, deps: IdentityDeps & { verifier: InternalTokenVerifier }): void {
   app.use(requireInternalCaller(deps.verifier));
+  // The gateway may call every route; another service only the route made for it, so a token minted
+  // by notification can never act as a user on the public API.
+  app.use((req, res, next) => {
+    const caller = getCaller(res);
+    if (caller.iss === 'api-gateway') return next();
+    if (caller.iss === 'notification' && req.method === 'POST' && CODE_ISSUE_PATH.test(req.path))
+      return next();
+    next(problems.forbidden(`${caller.iss} may not call ${req.method} ${req.path}.`));
+  });
   app.use((_req, res, next) => {
     // Tokens, codes and personal data: never in a shared cache (RFC 6749 5.1).
     res.set('Cache-Control', 'no-store');
@@ -204,6 +216,20 @@ export function mountRoutes(app: Express, deps: IdentityDeps & { verifier: Inter
     const { id } = parseOrThrow(s.userIdParam, req.params, 'params');
     const body = parseOrThrow(s.rolesBody, req.body, 'body');
     res.json(await setRoles(deps, caller.sub, id, body.roles));
+  });
+
+  // --- internal (other services) -----------------------------------------------------------------
+  // The notification service, as it sends a verification or recovery message, exchanges the event's
+  // code reference for the code (see application/code-delivery.ts). Only its internal token is accepted;
+  // in Dapr mode identity's sidecar also admits only api-gateway and notification (dapr/config.identity.yaml).
+  app.post('/internal/one-time-codes/:ref/issue', async (req, res) => {
+    const caller = getCaller(res);
+    if (caller.iss !== 'notification') throw problems.forbidden('Only the notification service asks this.');
+    const { ref } = parseOrThrow(s.codeRefParam, req.params, 'params');
+    const body = parseOrThrow(s.issueCodeBody, req.body, 'body');
+    const issued = await issueCodeForDelivery(deps, { codeRef: ref, recipient: body.recipient });
+    // Nothing of the answer is logged (the request logger records method, path and status only).
+    res.json({ purpose: issued.purpose, code: issued.code, expiresAt: issued.expiresAt.toISOString() });
   });
 
   // --- internal (the gateway) --------------------------------------------------------------------

@@ -92,6 +92,14 @@ export const adminUsersResponse = z.object({
   nextCursor: z.string().nullable(),
 });
 export const rolesResponse = z.object({ userId: z.uuid(), roles: z.array(roleSchema) });
+/** notification -> identity: mint the one-time code of a pending reference for the message it sends. */
+export const codeRefParam = z.object({ ref: z.uuid() });
+export const issueCodeBody = z.object({ recipient: z.string().trim().min(3).max(254) });
+export const issuedCodeResponse = z.object({
+  purpose: z.enum(['email-verification', 'recovery']),
+  code: z.string(),
+  expiresAt: z.iso.datetime({ offset: true }),
+});
 export const sessionStatusResponse = z.object({ active: z.boolean(), userId: z.uuid().nullable() });
 export const jwksResponse = z.object({
   keys: z.array(

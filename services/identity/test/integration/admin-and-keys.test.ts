@@ -292,7 +292,7 @@ describe.skipIf(!adminUrl)('identity: tokens, keys, CLI and administration', () 
         logger: svc.running.context.logger,
       });
       const received: CloudEvent<unknown>[] = [];
-      notification.subscribe('identity.user.registered', (event) => {
+      notification.subscribe('identity.user.registered.v2', (event) => {
         received.push(event);
         return Promise.resolve('SUCCESS');
       });
@@ -305,9 +305,13 @@ describe.skipIf(!adminUrl)('identity: tokens, keys, CLI and administration', () 
             what: 'user.registered on the bus',
           },
         );
-        expect(event.type).toBe('wallet.identity.user.registered.v1');
+        expect(event.type).toBe('wallet.identity.user.registered.v2');
         expect(event.source).toBe('identity');
-        expect((event.data as { verificationCode: string }).verificationCode).toMatch(/^[0-9]{6}$/);
+        // A reference to the pending code travels, never the code.
+        expect((event.data as { verificationCodeRef: string }).verificationCodeRef).toMatch(
+          /^[0-9a-f-]{36}$/,
+        );
+        expect(JSON.stringify(event)).not.toMatch(/verificationCode"/);
       } finally {
         await notification.close();
       }

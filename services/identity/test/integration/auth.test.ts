@@ -1,5 +1,6 @@
 /** Registration, e-mail verification, sign-in, throttling, refresh rotation, logout, recovery. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
 import { infraEnv } from '@wallet/testing';
 import { ProblemType } from '@wallet/contracts';
 import {
@@ -8,12 +9,18 @@ import {
   anonymous,
   asHolder,
   countEvents,
+  RECOVERY_V2,
+  REGISTERED_V2,
+  asNotification,
+  issueCode,
   latestEvent,
   login,
   loginTokens,
   registerUser,
+  recoveryCodeFor,
   registerVerified,
   startIdentity,
+  verificationCodeFor,
   uniqueEmail,
   type IdentityTestService,
 } from './helpers.ts';
@@ -38,39 +45,70 @@ describe.skipIf(!adminUrl)('identity: accounts and sign-in', () => {
   });
 
   describe('registration and e-mail verification', () => {
-    it('registers, e-mails a code, and verifies the address with it', async () => {
+    it('registers, e-mails a code by reference, and verifies the address with it', async () => {
       const email = uniqueEmail('Reg');
       const res = await anonymous(svc).post<{ userId: string }>('/auth/register', {
         email: `  ${email.toUpperCase()} `,
         password: STRONG_PASSWORD,
       });
       expect(res.status).toBe(201);
-      const event = await latestEvent<{
-        email: string;
-        verificationCode: string;
-        verificationExpiresAt: string;
-      }>(svc, 'wallet.identity.user.registered.v1', res.body.userId);
-      expect(event?.email).toBe(email.toLowerCase());
-      expect(event?.verificationCode).toMatch(/^[0-9]{6}$/);
-      // The code is stored only as a keyed hash.
-      const stored = await svc.ownerDb
+      const event = await latestEvent<Record<string, unknown>>(svc, REGISTERED_V2, res.body.userId);
+      // The event names the pending code; it carries no code (issue 17).
+      expect(Object.keys(event ?? {}).sort()).toEqual(
+        ['displayName', 'email', 'locale', 'userId', 'verificationCodeRef', 'verificationExpiresAt'].sort(),
+      );
+      expect(event?.['email']).toBe(email.toLowerCase());
+      const user = { userId: res.body.userId, email: email.toLowerCase() };
+      // Nothing is issued until the notification service asks: no code exists yet, none can match.
+      const pending = await svc.ownerDb
         .selectFrom('one_time_codes')
-        .select('code_hash')
+        .select(['code_hash', 'issued_count'])
         .where('user_id', '=', res.body.userId)
         .executeTakeFirstOrThrow();
-      expect(stored.code_hash).not.toContain(event!.verificationCode);
+      expect(pending).toEqual({ code_hash: null, issued_count: 0 });
 
-      expect(
-        (await anonymous(svc).post('/auth/verify-email', { email, code: event!.verificationCode })).status,
-      ).toBe(204);
+      const issued = await issueCode(
+        svc,
+        event?.['verificationCodeRef'] as string,
+        `  ${email.toUpperCase()}`,
+      );
+      expect(issued.purpose).toBe('email-verification');
+      expect(issued.code).toMatch(/^[0-9]{6}$/);
+      expect(issued.expiresAt).toBe(event?.['verificationExpiresAt']);
+      const stored = await svc.ownerDb
+        .selectFrom('one_time_codes')
+        .select(['code_hash', 'issued_count'])
+        .where('user_id', '=', res.body.userId)
+        .executeTakeFirstOrThrow();
+      expect(stored.issued_count).toBe(1);
+      // The code is stored only as a keyed hash, and the outbox never saw it.
+      expect(stored.code_hash).not.toContain(issued.code);
+      const outboxText = await svc.ownerDb
+        .selectFrom('outbox')
+        .select(sql<string>`string_agg(payload::text, ' ')`.as('all'))
+        .executeTakeFirstOrThrow();
+      expect(outboxText.all).not.toContain(issued.code);
+
+      // A second send (a retry) mints a new code and the first stops working.
+      const code = await verificationCodeFor(svc, user);
+      if (code !== issued.code) {
+        expect((await anonymous(svc).post('/auth/verify-email', { email, code: issued.code })).status).toBe(
+          400,
+        );
+      }
+      expect((await anonymous(svc).post('/auth/verify-email', { email, code })).status).toBe(204);
       expect(await countEvents(svc, 'wallet.identity.email.verified.v1', res.body.userId)).toBe(1);
       // Single use.
-      const again = await anonymous(svc).post<{ type: string }>('/auth/verify-email', {
-        email,
-        code: event!.verificationCode,
-      });
+      const again = await anonymous(svc).post<{ type: string }>('/auth/verify-email', { email, code });
       expect(again.status).toBe(400);
       expect(again.body.type).toBe(ProblemType.invalidCode);
+      // A used reference cannot be exchanged again.
+      const spent = await asNotification(svc).post<{ type: string }>(
+        `/internal/one-time-codes/${String(event?.['verificationCodeRef'])}/issue`,
+        { recipient: email },
+      );
+      expect(spent.status).toBe(410);
+      expect(spent.body.type).toBe(ProblemType.codeUnavailable);
 
       const tokens = await loginTokens(svc, email, STRONG_PASSWORD);
       const me = await asHolder(svc, tokens.accessToken).get<{
@@ -121,25 +159,14 @@ describe.skipIf(!adminUrl)('identity: accounts and sign-in', () => {
 
     it('burns a verification code after too many wrong guesses', async () => {
       const user = await registerUser(svc);
-      const event = await latestEvent<{ verificationCode: string }>(
-        svc,
-        'wallet.identity.user.registered.v1',
-        user.userId,
-      );
-      const wrong = event!.verificationCode === '000000' ? '111111' : '000000';
+      const code = await verificationCodeFor(svc, user);
+      const wrong = code === '000000' ? '111111' : '000000';
       for (let i = 0; i < 5; i += 1) {
         expect(
           (await anonymous(svc).post('/auth/verify-email', { email: user.email, code: wrong })).status,
         ).toBe(400);
       }
-      expect(
-        (
-          await anonymous(svc).post('/auth/verify-email', {
-            email: user.email,
-            code: event!.verificationCode,
-          })
-        ).status,
-      ).toBe(400);
+      expect((await anonymous(svc).post('/auth/verify-email', { email: user.email, code })).status).toBe(400);
     });
   });
 
@@ -296,9 +323,8 @@ describe.skipIf(!adminUrl)('identity: accounts and sign-in', () => {
       expect(unknown.status).toBe(202);
       expect(known.status).toBe(202);
       expect(unknown.text).toBe(known.text);
-      expect(
-        (await latestEvent<{ code: string }>(svc, 'wallet.identity.recovery.requested.v1', userId))?.code,
-      ).toMatch(/^[0-9]{8}$/);
+      expect(await countEvents(svc, RECOVERY_V2, userId)).toBe(1);
+      expect(await recoveryCodeFor(svc, { userId, email })).toMatch(/^[0-9]{8}$/);
     });
 
     it('resets the password with the code, revokes every session and notifies the user', async () => {
@@ -306,11 +332,7 @@ describe.skipIf(!adminUrl)('identity: accounts and sign-in', () => {
       const first = await loginTokens(svc, email, STRONG_PASSWORD);
       const second = await loginTokens(svc, email, STRONG_PASSWORD);
       await anonymous(svc).post('/auth/recovery', { email });
-      const { code } = (await latestEvent<{ code: string }>(
-        svc,
-        'wallet.identity.recovery.requested.v1',
-        userId,
-      ))!;
+      const code = await recoveryCodeFor(svc, { userId, email });
       const wrong = code === '00000000' ? '11111111' : '00000000';
 
       const bad = await anonymous(svc).post<{ type: string }>('/auth/recovery/complete', {
@@ -363,6 +385,20 @@ describe.skipIf(!adminUrl)('identity: accounts and sign-in', () => {
       ).toBe(400);
     });
 
+    it('a newer request replaces the pending code of an older one', async () => {
+      const user = await registerVerified(svc);
+      await anonymous(svc).post('/auth/recovery', { email: user.email });
+      const older = await latestEvent<{ codeRef: string }>(svc, RECOVERY_V2, user.userId);
+      await anonymous(svc).post('/auth/recovery', { email: user.email });
+      const stale = await asNotification(svc).post<{ type: string }>(
+        `/internal/one-time-codes/${older!.codeRef}/issue`,
+        { recipient: user.email },
+      );
+      expect(stale.status).toBe(410);
+      expect(stale.body.type).toBe(ProblemType.codeUnavailable);
+      expect(await recoveryCodeFor(svc, user)).toMatch(/^[0-9]{8}$/);
+    });
+
     it('answers a wrong code for an unknown address like one for a real account', async () => {
       const { email } = await registerVerified(svc);
       await anonymous(svc).post('/auth/recovery', { email });
@@ -374,6 +410,117 @@ describe.skipIf(!adminUrl)('identity: accounts and sign-in', () => {
       });
       expect(unknown.status).toBe(known.status);
       expect(unknown.body).toEqual(known.body);
+    });
+  });
+
+  describe('one-time codes by reference (POST /internal/one-time-codes/{ref}/issue)', () => {
+    async function pendingRef(): Promise<{ ref: string; userId: string; email: string }> {
+      const user = await registerUser(svc);
+      const event = await latestEvent<{ verificationCodeRef: string }>(svc, REGISTERED_V2, user.userId);
+      return { ref: event!.verificationCodeRef, userId: user.userId, email: user.email };
+    }
+
+    it('answers only the notification service, and lets it call nothing else', async () => {
+      const { ref, email } = await pendingRef();
+      const fromGateway = await anonymous(svc).post<{ type: string }>(
+        `/internal/one-time-codes/${ref}/issue`,
+        {
+          recipient: email,
+        },
+      );
+      expect(fromGateway.status).toBe(403);
+      expect(fromGateway.body.type).toBe(ProblemType.forbidden);
+      const fromLedger = await svc
+        .as({ sub: 'wallet-ledger' }, 'wallet-ledger')
+        .post(`/internal/one-time-codes/${ref}/issue`, { recipient: email });
+      expect(fromLedger.status).toBe(401);
+      // A notification token is no key to the public API.
+      const register = await asNotification(svc).post<{ type: string }>('/auth/register', {
+        email: uniqueEmail('via-notification'),
+        password: STRONG_PASSWORD,
+      });
+      expect(register.status).toBe(403);
+      const recover = await asNotification(svc).post('/auth/recovery', { email });
+      expect(recover.status).toBe(403);
+      // None of the refused calls issued anything.
+      const row = await svc.ownerDb
+        .selectFrom('one_time_codes')
+        .select('issued_count')
+        .where('id', '=', ref)
+        .executeTakeFirstOrThrow();
+      expect(row.issued_count).toBe(0);
+    });
+
+    it('sends a code only to the address of the account', async () => {
+      const { ref } = await pendingRef();
+      const res = await asNotification(svc).post<{ type: string }>(`/internal/one-time-codes/${ref}/issue`, {
+        recipient: 'attacker@example.test',
+      });
+      expect(res.status).toBe(409);
+      expect(res.body.type).toBe(ProblemType.conflict);
+      expect(res.body).not.toHaveProperty('code');
+      const row = await svc.ownerDb
+        .selectFrom('one_time_codes')
+        .select(['issued_count', 'code_hash'])
+        .where('id', '=', ref)
+        .executeTakeFirstOrThrow();
+      expect(row).toEqual({ issued_count: 0, code_hash: null });
+    });
+
+    it('refuses unknown, malformed, expired and over-issued references with problem+json', async () => {
+      const unknown = await asNotification(svc).post<{ type: string }>(
+        '/internal/one-time-codes/6f1d2c1e-0a4b-4d7e-9a57-3c1f1b2a9e10/issue',
+        { recipient: 'a@example.test' },
+      );
+      expect(unknown.status).toBe(404);
+      expect(unknown.body.type).toBe(ProblemType.notFound);
+      const malformed = await asNotification(svc).post<{ type: string }>(
+        '/internal/one-time-codes/123/issue',
+        {
+          recipient: 'a@example.test',
+        },
+      );
+      expect(malformed.status).toBe(400);
+      expect(malformed.body.type).toBe(ProblemType.validation);
+      const noBody = await asNotification(svc).post<{ type: string }>('/internal/one-time-codes/123/issue');
+      expect(noBody.status).toBe(400);
+
+      const expired = await pendingRef();
+      await svc.ownerDb
+        .updateTable('one_time_codes')
+        .set({ expires_at: new Date(Date.now() - 1000) })
+        .where('id', '=', expired.ref)
+        .execute();
+      const late = await asNotification(svc).post<{ type: string }>(
+        `/internal/one-time-codes/${expired.ref}/issue`,
+        {
+          recipient: expired.email,
+        },
+      );
+      expect(late.status).toBe(410);
+      expect(late.body.type).toBe(ProblemType.codeUnavailable);
+
+      const busy = await pendingRef();
+      for (let i = 0; i < 10; i += 1) await issueCode(svc, busy.ref, busy.email);
+      const tooMany = await asNotification(svc).post<{ type: string }>(
+        `/internal/one-time-codes/${busy.ref}/issue`,
+        {
+          recipient: busy.email,
+        },
+      );
+      expect(tooMany.status).toBe(410);
+      expect(tooMany.body.type).toBe(ProblemType.codeUnavailable);
+    });
+
+    it('counts wrong guesses made before the code was issued', async () => {
+      const { ref, email } = await pendingRef();
+      for (let i = 0; i < 5; i += 1) {
+        expect((await anonymous(svc).post('/auth/verify-email', { email, code: '123456' })).status).toBe(400);
+      }
+      const burnt = await asNotification(svc).post(`/internal/one-time-codes/${ref}/issue`, {
+        recipient: email,
+      });
+      expect(burnt.status).toBe(410);
     });
   });
 });

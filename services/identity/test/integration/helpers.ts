@@ -95,6 +95,39 @@ export async function countEvents(svc: IdentityTestService, type: string, userId
   return row.n;
 }
 
+export const REGISTERED_V2 = 'wallet.identity.user.registered.v2';
+export const RECOVERY_V2 = 'wallet.identity.recovery.requested.v2';
+
+/** The notification service's side of a code delivery: exchanges a code reference for the code. */
+export function asNotification(svc: IdentityTestService): ServiceClient {
+  return svc.as({ sub: 'notification' }, 'notification');
+}
+
+export async function issueCode(
+  svc: IdentityTestService,
+  codeRef: string | undefined,
+  recipient: string,
+): Promise<{ purpose: string; code: string; expiresAt: string }> {
+  const res = await asNotification(svc).post<{ purpose: string; code: string; expiresAt: string }>(
+    `/internal/one-time-codes/${codeRef ?? 'missing'}/issue`,
+    { recipient },
+  );
+  if (res.status !== 200) throw new Error(`issue answered ${res.status}: ${res.text}`);
+  return res.body;
+}
+
+/** The e-mail verification code as the notification service would send it (event reference -> code). */
+export async function verificationCodeFor(svc: IdentityTestService, user: { userId: string; email: string }) {
+  const event = await latestEvent<{ verificationCodeRef: string }>(svc, REGISTERED_V2, user.userId);
+  return (await issueCode(svc, event?.verificationCodeRef, user.email)).code;
+}
+
+/** The recovery code of the newest recovery request, as the notification service would send it. */
+export async function recoveryCodeFor(svc: IdentityTestService, user: { userId: string; email: string }) {
+  const event = await latestEvent<{ codeRef: string }>(svc, RECOVERY_V2, user.userId);
+  return (await issueCode(svc, event?.codeRef, user.email)).code;
+}
+
 export async function registerUser(
   svc: IdentityTestService,
   email = uniqueEmail(),
@@ -115,12 +148,8 @@ export async function registerVerified(
   password = STRONG_PASSWORD,
 ) {
   const user = await registerUser(svc, email, password);
-  const event = await latestEvent<{ verificationCode: string }>(
-    svc,
-    'wallet.identity.user.registered.v1',
-    user.userId,
-  );
-  const res = await anonymous(svc).post('/auth/verify-email', { email, code: event?.verificationCode });
+  const code = await verificationCodeFor(svc, user);
+  const res = await anonymous(svc).post('/auth/verify-email', { email, code });
   if (res.status !== 204) throw new Error(`verify-email answered ${res.status}: ${res.text}`);
   return user;
 }

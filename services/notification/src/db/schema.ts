@@ -52,6 +52,13 @@ export interface DeliveriesTable {
   body_html: string | null;
   /** Holds one-time codes: never resent, and its body is scrubbed once the delivery is final. */
   sensitive: boolean;
+  /**
+   * identity's reference of the one-time code this message carries: the worker has identity mint the
+   * code when it sends and renders the message then (body_text holds the code masked until then).
+   */
+  code_ref: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Template variables (never a code) for rendering at send time; set with `code_ref`. */
+  template_vars: ColumnType<unknown, string | null | undefined, string | null>;
   status: ColumnType<DeliveryStatus, DeliveryStatus | undefined, DeliveryStatus>;
   attempts: ColumnType<number, number | undefined, number>;
   max_attempts: number;

@@ -16,13 +16,18 @@ import { enqueueEvent, storeDeadLetter } from '@wallet/platform';
 import type { Logger, ServiceMetrics } from '@wallet/service-kit';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { Counter, Gauge, Histogram } from 'prom-client';
+import { z } from 'zod';
 import { CHANNELS, type Channel } from '../domain/preferences.ts';
 import { TokenBucket } from '../domain/rate-limit.ts';
 import { retryDelayMs } from '../domain/retry.ts';
 import { forgetPushToken } from '../db/recipients.ts';
 import type { DeliveriesTable, NotificationDatabase } from '../db/schema.ts';
 import type { ProviderSet } from '../providers/index.ts';
-import { asProviderError, type ProviderError } from '../providers/types.ts';
+import type { DeliveryProvider } from '../providers/types.ts';
+import { asProviderError, type OutgoingMessage, type ProviderError } from '../providers/types.ts';
+import type { TemplateName } from '../domain/catalog.ts';
+import type { TemplateRenderer } from '../templates/renderer.ts';
+import type { OneTimeCodeSource } from './one-time-codes.ts';
 
 export type DeliveryRow = Selectable<DeliveriesTable>;
 
@@ -32,9 +37,17 @@ export const DELIVERY_DEAD_LETTER_TYPE = 'wallet.notification.delivery.dead.v1';
 
 const MAX_ERROR = 1_000;
 
+const NEVER_ABORTED = new AbortController().signal;
+
+const templateVarsSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
+
 export interface DeliveryWorkerOptions {
   db: Kysely<NotificationDatabase>;
   providers: ProviderSet;
+  /** Renders code messages at send time (the code is filled in then). */
+  renderer: TemplateRenderer;
+  /** Where the one-time code of a code message comes from at send time (identity). */
+  codes: OneTimeCodeSource;
   logger: Logger;
   metrics: ServiceMetrics;
   devOutbox: boolean;
@@ -181,6 +194,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     providerName: string,
     durationMs: number,
     result: { ok: true; providerMessageId: string } | { ok: false; error: ProviderError },
+    sent: OutgoingMessage | null,
   ): Promise<void> {
     await db.transaction().execute(async (trx: Transaction<NotificationDatabase>) => {
       await trx
@@ -216,15 +230,16 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
           .returning('id')
           .executeTakeFirst();
         if (!updated) return lostLease(row);
-        if (options.devOutbox) {
+        if (options.devOutbox && sent) {
           await trx
             .insertInto('dev_outbox')
             .values({
+              // What the recipient got: for a code message, rendered at send time with the code.
               delivery_id: row.id,
               to: row.recipient,
               channel: row.channel,
-              subject: row.subject,
-              body: row.body_text,
+              subject: sent.subject,
+              body: sent.text,
             })
             .onConflict((oc) => oc.column('delivery_id').doNothing())
             .execute();
@@ -333,29 +348,53 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     });
   }
 
+  /**
+   * The message to send. A code message is rendered now, with the code identity mints for its
+   * reference: the code exists only in this object and in what the provider sends.
+   */
+  async function messageFor(row: DeliveryRow): Promise<OutgoingMessage> {
+    const stored: OutgoingMessage = {
+      deliveryId: row.id,
+      channel: row.channel,
+      to: row.recipient,
+      subject: row.subject,
+      text: row.body_text,
+      html: row.body_html,
+      template: row.template,
+    };
+    if (!row.code_ref) return stored;
+    const issued = await options.codes.issue(row.code_ref, row.recipient, options.timeoutMs);
+    const vars = { ...templateVarsSchema.parse(row.template_vars ?? {}), code: issued.code };
+    const rendered = options.renderer.render(row.template as TemplateName, row.channel, row.locale, vars);
+    return { ...stored, subject: rendered.subject, text: rendered.text, html: rendered.html };
+  }
+
+  type Attempt =
+    | { result: { ok: true; providerMessageId: string }; message: OutgoingMessage }
+    | { result: { ok: false; error: ProviderError }; message: OutgoingMessage | null };
+
+  async function sendOnce(row: DeliveryRow, provider: DeliveryProvider): Promise<Attempt> {
+    let message: OutgoingMessage;
+    try {
+      message = await messageFor(row);
+    } catch (error) {
+      // identity refused or could not be reached (a ProviderError saying which), or no rendering.
+      return { result: { ok: false, error: asProviderError(error, NEVER_ABORTED) }, message: null };
+    }
+    const signal = AbortSignal.timeout(options.timeoutMs);
+    try {
+      const receipt = await provider.send(message, signal);
+      return { result: { ok: true, providerMessageId: receipt.providerMessageId }, message };
+    } catch (error) {
+      return { result: { ok: false, error: asProviderError(error, signal) }, message };
+    }
+  }
+
   async function deliver(row: DeliveryRow): Promise<void> {
     const provider = providers[row.channel];
     if (!provider) return; // claimDeliveries only runs for configured channels
-    const signal = AbortSignal.timeout(options.timeoutMs);
     const started = performance.now();
-    let result: { ok: true; providerMessageId: string } | { ok: false; error: ProviderError };
-    try {
-      const receipt = await provider.send(
-        {
-          deliveryId: row.id,
-          channel: row.channel,
-          to: row.recipient,
-          subject: row.subject,
-          text: row.body_text,
-          html: row.body_html,
-          template: row.template,
-        },
-        signal,
-      );
-      result = { ok: true, providerMessageId: receipt.providerMessageId };
-    } catch (error) {
-      result = { ok: false, error: asProviderError(error, signal) };
-    }
+    const { result, message } = await sendOnce(row, provider);
     const elapsed = performance.now() - started;
     metrics.duration.observe({ channel: row.channel, provider: provider.name }, elapsed / 1000);
     metrics.attempts.inc({
@@ -363,7 +402,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       provider: provider.name,
       outcome: result.ok ? 'sent' : result.error.kind,
     });
-    await recordOutcome(row, provider.name, elapsed, result);
+    await recordOutcome(row, provider.name, elapsed, result, message);
   }
 
   async function runOnce(): Promise<number> {

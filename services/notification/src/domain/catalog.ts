@@ -38,7 +38,15 @@ export interface PlannedMessage {
   email?: string;
   /** Carries a one-time code: never resent, body scrubbed once final. */
   sensitive: boolean;
+  /**
+   * The message carries the one-time code identity holds under this reference: the code is fetched
+   * and filled into `vars.code` at send time, never before (issue 17).
+   */
+  codeRef?: string;
 }
+
+/** Stands for the code in the copy kept before sending (validates the template, shows support the shape). */
+export const CODE_MASK = '\u2022\u2022\u2022\u2022\u2022\u2022';
 
 /** Identity facts an event teaches us about a recipient. */
 export interface RecipientFacts {
@@ -125,7 +133,8 @@ export function planMessages<N extends ConsumedEvent>(name: N, data: EventData<N
           channels: EMAIL_ONLY,
           email: d.email,
           sensitive: true,
-          vars: { code: d.verificationCode, expiresAt: d.verificationExpiresAt, displayName: d.displayName },
+          codeRef: d.verificationCodeRef,
+          vars: { expiresAt: d.verificationExpiresAt, displayName: d.displayName },
         },
       ];
     }
@@ -154,7 +163,8 @@ export function planMessages<N extends ConsumedEvent>(name: N, data: EventData<N
           channels: EMAIL_ONLY,
           email: d.email,
           sensitive: true,
-          vars: { code: d.code, expiresAt: d.expiresAt },
+          codeRef: d.codeRef,
+          vars: { expiresAt: d.expiresAt },
         },
       ];
     }

@@ -12,6 +12,7 @@ import { consumeOnce, subscribeWithDeadLetters, type Platform } from '@wallet/pl
 import type { Logger } from '@wallet/service-kit';
 import type { Kysely, Transaction } from 'kysely';
 import {
+  CODE_MASK,
   CONSUMED_EVENTS,
   planMessages,
   recipientFactsOf,
@@ -72,7 +73,10 @@ export async function applyEvent<N extends ConsumedEvent>(
       if (!deps.renderer.supports(plan.template, channel)) continue;
       if (!channelAllowed(preferences, plan.category, channel)) continue;
       for (const address of addressesFor(channel, plan, recipient)) {
-        const rendered = deps.renderer.render(plan.template, channel, recipient?.locale, plan.vars);
+        // A code message is rendered again at send time with the code identity mints then; what is
+        // kept now shows the code masked (and proves the template renders with these variables).
+        const vars = plan.codeRef ? { ...plan.vars, code: CODE_MASK } : plan.vars;
+        const rendered = deps.renderer.render(plan.template, channel, recipient?.locale, vars);
         const inserted = await trx
           .insertInto('deliveries')
           .values({
@@ -89,6 +93,8 @@ export async function applyEvent<N extends ConsumedEvent>(
             body_text: rendered.text,
             body_html: rendered.html,
             sensitive: plan.sensitive,
+            code_ref: plan.codeRef ?? null,
+            template_vars: plan.codeRef ? JSON.stringify(plan.vars) : null,
             max_attempts: deps.maxAttempts,
           })
           .onConflict((oc) =>

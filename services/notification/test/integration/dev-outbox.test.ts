@@ -4,10 +4,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Events } from '@wallet/contracts';
+import { Events, type EventInput } from '@wallet/contracts';
+import type { Kysely } from 'kysely';
 import { createEmbeddedPlatform, silentLogger } from '@wallet/platform';
 import { infraEnv, waitFor } from '@wallet/testing';
-import { newUser, registered, startHarness, transfer, type Harness } from './harness.ts';
+import { sql } from 'kysely';
+import { newUser, startHarness, transfer, type Harness } from './harness.ts';
 
 const adminUrl = infraEnv('TEST_PG_ADMIN_URL');
 
@@ -48,70 +50,185 @@ describe.skipIf(!adminUrl)('notification with the dev outbox', () => {
     );
   }
 
-  it('e-mails the verification code of a new user, readable from the dev outbox, recorded as sent by dev-outbox', async () => {
-    const user = newUser();
-    await h.publish('userRegistered', registered(user, '482913', { displayName: 'Ada' }));
+  const CODE_IN = (length: number) => new RegExp(`\\b([0-9]{${length}})\\b`);
+
+  /** Every row of every table of a database as text, but the dev outbox (the stand-in mailbox). */
+  async function databaseText(db: Kysely<unknown>): Promise<string> {
+    const tables = await sql<{ name: string }>`
+      select table_name as name from information_schema.tables
+      where table_schema = 'public' and table_type = 'BASE TABLE' and table_name <> 'dev_outbox'`.execute(db);
+    const parts: string[] = [];
+    for (const { name } of tables.rows) {
+      const rows = await sql<{ row: string }>`select t::text as row from ${sql.table(name)} t`.execute(db);
+      parts.push(...rows.rows.map((r) => `${name}: ${r.row}`));
+    }
+    return parts.join('\n');
+  }
+
+  it('e-mails the verification code identity mints at send time; no database keeps it', async () => {
+    const user = await h.register({ displayName: 'Ada' });
     const [mail] = await waitForOutbox(user.email, 1);
     expect(mail).toMatchObject({ to: user.email, channel: 'email', subject: 'Your verification code' });
-    expect(mail!.body).toContain('482913');
     expect(mail!.body).toContain('Ada');
+    const code = CODE_IN(6).exec(mail!.body)?.[1];
+    expect(code).toBeDefined();
 
     const row = await h.svc.db
       .selectFrom('deliveries')
       .selectAll()
       .where('user_id', '=', user.userId)
       .executeTakeFirstOrThrow();
+    const event = await h.identityEvent(Events.userRegistered.type, user.userId);
     expect(row).toMatchObject({
       status: 'sent',
       provider: 'dev-outbox',
       attempts: 1,
       template: 'email-verification',
+      event_type: 'wallet.identity.user.registered.v2',
+      code_ref: event.data['verificationCodeRef'],
     });
     expect(row.provider_message_id).toBe(`dev-outbox:${row.id}`);
-    // The code is not kept in the delivery once it is sent.
     expect(row.body_text).toBe('');
+    // The code never rode the event and is in neither service's database (dev outbox aside).
+    expect(JSON.stringify(event.data)).not.toContain(code);
+    expect(await databaseText(h.svc.ownerDb as Kysely<unknown>)).not.toContain(code);
+    expect(await databaseText(h.identity.ownerDb as Kysely<unknown>)).not.toContain(code);
+    // And it is the code identity expects.
+    const verified = await h.identity
+      .as({ sub: 'anonymous' })
+      .post('/auth/verify-email', { email: user.email, code });
+    expect(verified.status).toBe(204);
   });
 
-  it('a redelivered event produces one message, not two', async () => {
-    const user = newUser();
-    const id = await h.publish('userRegistered', registered(user, '111222'));
+  it('a redelivered event produces one message and one code, not two', async () => {
+    const user = await h.register();
     await waitForOutbox(user.email, 1);
-    await h.publish('userRegistered', registered(user, '111222'), id);
-    await h.publish('userRegistered', registered(user, '111222'), id);
+    const event = await h.identityEvent(Events.userRegistered.type, user.userId);
+    await h.publish('userRegistered', event.data as EventInput<'userRegistered'>, event.id);
+    await h.publish('userRegistered', event.data as EventInput<'userRegistered'>, event.id);
     await h.svc.bus.drain();
-    const inbox = await h.svc.db.selectFrom('inbox').select('event_id').where('event_id', '=', id).execute();
+    const inbox = await h.svc.db
+      .selectFrom('inbox')
+      .select('event_id')
+      .where('event_id', '=', event.id)
+      .execute();
     expect(inbox).toHaveLength(1);
     expect(await outbox(user.email)).toHaveLength(1);
     const deliveries = await h.svc.db
       .selectFrom('deliveries')
       .select('id')
-      .where('event_id', '=', id)
+      .where('event_id', '=', event.id)
       .execute();
     expect(deliveries).toHaveLength(1);
+    const issued = await h.identity.ownerDb
+      .selectFrom('one_time_codes')
+      .select('issued_count')
+      .where('id', '=', String(event.data['verificationCodeRef']))
+      .executeTakeFirstOrThrow();
+    expect(issued.issued_count).toBe(1);
   });
 
-  it('lists messages newest first and matches the address case-insensitively', async () => {
-    const user = newUser();
-    await h.publish('userRegistered', registered(user, '000001'));
+  it('lists messages newest first and matches the address case-insensitively; recovery codes too', async () => {
+    const user = await h.register();
     await waitForOutbox(user.email, 1);
-    await h.publish('recoveryRequested', {
-      userId: user.userId,
-      email: user.email,
-      code: '999888',
-      expiresAt: new Date(Date.now() + 600_000).toISOString(),
-    });
+    await h.requestRecovery(user.email);
     const items = await waitForOutbox(user.email.toUpperCase(), 2);
     expect(items[0]!.subject).toBe('Your account recovery code');
-    expect(items[0]!.body).toContain('999888');
-    expect(items[1]!.body).toContain('000001');
+    const recoveryCode = CODE_IN(8).exec(items[0]!.body)?.[1];
+    expect(recoveryCode).toBeDefined();
+    expect(items[1]!.body).toMatch(CODE_IN(6));
     expect(Date.parse(items[0]!.createdAt)).toBeGreaterThanOrEqual(Date.parse(items[1]!.createdAt));
+    expect(await databaseText(h.svc.ownerDb as Kysely<unknown>)).not.toContain(recoveryCode);
+    const reset = await h.identity.as({ sub: 'anonymous' }).post('/auth/recovery/complete', {
+      email: user.email,
+      code: recoveryCode,
+      newPassword: 'quiet-meadow-falcon-83-zeppelin',
+    });
+    expect(reset.status).toBe(204);
+  });
+
+  it('fails a code message for good when identity refuses its reference, and says so', async () => {
+    const user = await h.register();
+    const [mail] = await waitForOutbox(user.email, 1);
+    const verified = await h.identity
+      .as({ sub: 'anonymous' })
+      .post('/auth/verify-email', { email: user.email, code: CODE_IN(6).exec(mail!.body)?.[1] });
+    expect(verified.status).toBe(204);
+    // A stale (or forged) event naming the spent code, and one naming another address.
+    const spent = await h.identityEvent(Events.userRegistered.type, user.userId);
+    const spentId = await h.publish('recoveryRequested', {
+      userId: user.userId,
+      email: user.email,
+      codeRef: String(spent.data['verificationCodeRef']),
+      expiresAt: new Date(Date.now() + 600_000).toISOString(),
+    });
+    const failure = await waitFor(
+      () =>
+        h.deliveryFailures.find(
+          (e) => (e.data as { userId: string; template: string }).userId === user.userId,
+        ),
+      { what: 'delivery.failed for the refused reference' },
+    );
+    expect(failure.data).toMatchObject({ template: 'recovery-code', permanent: true });
+    expect((failure.data as { error: string }).error).toContain('identity answered 410');
+    const row = await h.svc.db
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('event_id', '=', spentId)
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ status: 'failed', attempts: 1, body_text: '' });
+    expect(await outbox(user.email)).toHaveLength(1);
+  });
+
+  it('retries a code message while identity is unreachable, with a fresh code once it answers', async () => {
+    // A platform of its own, with attempts to spare: the retries below must not exhaust them.
+    const own = await startHarness(adminUrl!, { DELIVERY_MAX_ATTEMPTS: '100' });
+    try {
+      own.svc.bus.registerApp('identity', 'http://127.0.0.1:9');
+      let user: { userId: string; email: string };
+      try {
+        user = await own.register();
+        const who = user;
+        await waitFor(
+          async () => {
+            const rows = await own.svc.db
+              .selectFrom('delivery_attempts')
+              .innerJoin('deliveries', 'deliveries.id', 'delivery_attempts.delivery_id')
+              .select(['delivery_attempts.error', 'delivery_attempts.outcome'])
+              .where('deliveries.user_id', '=', who.userId)
+              .execute();
+            return rows.length >= 2 ? rows : undefined;
+          },
+          { what: 'two failed attempts while identity is away' },
+        ).then((rows) => {
+          for (const row of rows) {
+            expect(row).toMatchObject({ outcome: 'transient', error: 'one-time code: identity unreachable' });
+          }
+        });
+      } finally {
+        own.svc.bus.registerApp('identity', own.identity.url);
+      }
+      const mail = await waitFor(
+        async () => {
+          const res = await own.svc
+            .as(anonymous)
+            .get<{ items: OutboxItem[] }>(`/dev/outbox?to=${encodeURIComponent(user.email)}`);
+          return res.body.items[0];
+        },
+        { what: 'the verification mail once identity is back' },
+      );
+      const verified = await own.identity
+        .as({ sub: 'anonymous' })
+        .post('/auth/verify-email', { email: user.email, code: CODE_IN(6).exec(mail.body)?.[1] });
+      expect(verified.status).toBe(204);
+    } finally {
+      await own.stop();
+    }
   });
 
   it('notifies payer and payee of a transfer, each in their own history only', async () => {
-    const payer = newUser();
-    const payee = newUser();
-    await h.publish('userRegistered', registered(payer));
-    await h.publish('userRegistered', registered(payee));
+    const payer = await h.register();
+    const payee = await h.register();
     await waitForOutbox(payer.email, 1);
     await waitForOutbox(payee.email, 1);
     await h.publish('transferCompleted', transfer(payer.userId, payee.userId, '1050'));
@@ -131,10 +248,8 @@ describe.skipIf(!adminUrl)('notification with the dev outbox', () => {
   });
 
   it('honours switched-off payment e-mails, but a security alert still arrives', async () => {
-    const user = newUser();
-    const other = newUser();
-    await h.publish('userRegistered', registered(user));
-    await h.publish('userRegistered', registered(other));
+    const user = await h.register();
+    const other = await h.register();
     await waitForOutbox(user.email, 1);
     const client = h.svc.as({ sub: user.userId });
 
@@ -176,8 +291,7 @@ describe.skipIf(!adminUrl)('notification with the dev outbox', () => {
   });
 
   it('sends push and SMS security alerts to the channels the user registered', async () => {
-    const user = newUser();
-    await h.publish('userRegistered', registered(user));
+    const user = await h.register();
     await waitForOutbox(user.email, 1);
     const token = `push-token-${user.userId}`;
     const set = await h.svc
@@ -213,8 +327,6 @@ describe.skipIf(!adminUrl)('notification with the dev outbox', () => {
 
   it('retries a ledger event whose recipient is not known yet, then applies it once identity catches up', async () => {
     const user = newUser();
-    const other = newUser();
-    await h.publish('userRegistered', registered(other));
     await h.publish('depositCompleted', {
       depositId: 'd1',
       walletId: 'w1',
@@ -235,7 +347,8 @@ describe.skipIf(!adminUrl)('notification with the dev outbox', () => {
       },
       { what: 'a recorded consumer failure' },
     );
-    await h.publish('userRegistered', registered(user));
+    // identity's word about the user arrives late (e-mail verified: an event that names the address).
+    await h.publish('emailVerified', { userId: user.userId, email: user.email });
     const items = await waitForOutbox(user.email, 2);
     expect(items.map((i) => i.subject)).toContain('25.00 EUR added to your wallet');
   });
@@ -249,7 +362,7 @@ describe.skipIf(!adminUrl)('notification with the dev outbox', () => {
       {
         type: Events.recoveryRequested.type,
         source: 'identity',
-        data: { userId: 'u-x', code: 'SECRET-777' },
+        data: { userId: 'u-x', codeRef: 'SECRET-777' },
       },
       { id },
     );
@@ -257,12 +370,12 @@ describe.skipIf(!adminUrl)('notification with the dev outbox', () => {
       async () => {
         const res = await staff.get<{
           items: { id: string; eventId: string; origin: string; topic: string }[];
-        }>('/admin/dead-letters?topic=identity.recovery.requested');
+        }>(`/admin/dead-letters?topic=${Events.recoveryRequested.topic}`);
         return res.body.items.find((i) => i.eventId === id);
       },
       { what: 'the dead letter to be listed' },
     );
-    expect(letter).toMatchObject({ origin: 'subscription', topic: 'identity.recovery.requested' });
+    expect(letter).toMatchObject({ origin: 'subscription', topic: Events.recoveryRequested.topic });
     const listed = await staff.get('/admin/dead-letters?service=notification');
     expect(listed.text).not.toContain('SECRET-777');
     expect(
@@ -281,7 +394,7 @@ describe.skipIf(!adminUrl)('notification with the dev outbox', () => {
     await waitFor(
       async () => {
         const res = await staff.get<{ items: { eventId: string }[] }>(
-          '/admin/dead-letters?topic=identity.recovery.requested',
+          `/admin/dead-letters?topic=${Events.recoveryRequested.topic}`,
         );
         return res.body.items.some((i) => i.eventId === id);
       },
@@ -295,8 +408,7 @@ describe.skipIf(!adminUrl)('notification with the dev outbox', () => {
   });
 
   it('exposes delivery metrics', async () => {
-    const user = newUser();
-    await h.publish('userRegistered', registered(user));
+    const user = await h.register();
     await waitForOutbox(user.email, 1);
     const res = await fetch(`${h.svc.url}/metrics`);
     const text = await res.text();

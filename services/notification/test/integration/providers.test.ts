@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { infraEnv, waitFor } from '@wallet/testing';
 import { startFakePushApi, startFakeSmsApi, type FakeProvider } from '../fakes/http-provider.ts';
 import { startFakeSmtp, type FakeSmtp } from '../fakes/smtp.ts';
-import { newUser, registered, startHarness, transfer, type Harness } from './harness.ts';
+import { newUser, startHarness, transfer, type Harness } from './harness.ts';
 
 const adminUrl = infraEnv('TEST_PG_ADMIN_URL');
 
@@ -43,8 +43,7 @@ describe.skipIf(!adminUrl)('notification with SMTP, SMS and push providers', () 
 
   /** A registered user with a phone and a push token. */
   async function userWithDevices() {
-    const user = newUser();
-    await h.publish('userRegistered', registered(user, '314159'));
+    const user = await h.register();
     await waitFor(() => smtp.mailsTo(user.email).length === 1, { what: 'verification mail' });
     const token = `fcm-token-${user.userId}`;
     const phone = `+4915${String(Math.floor(Math.random() * 1e9)).padStart(9, '0')}`;
@@ -65,10 +64,11 @@ describe.skipIf(!adminUrl)('notification with SMTP, SMS and push providers', () 
   }
 
   it('sends e-mail over SMTP with the delivery id as Message-ID, and records the provider message id', async () => {
-    const user = newUser();
-    await h.publish('userRegistered', registered(user, '271828'));
+    const user = await h.register();
     const mail = await waitFor(() => smtp.mailsTo(user.email)[0], { what: 'mail over SMTP' });
-    expect(mail.raw).toContain('271828');
+    // The code identity minted at send time, and the one it accepts.
+    const code = /Your verification code is ([0-9]{6})/.exec(mail.raw)?.[1];
+    expect(code).toBeDefined();
     // The server has the mail a moment before the worker records the outcome.
     const row = await waitFor(
       async () => {
@@ -77,14 +77,18 @@ describe.skipIf(!adminUrl)('notification with SMTP, SMS and push providers', () 
       },
       { what: 'delivery recorded as sent' },
     );
-    expect(row).toMatchObject({ status: 'sent', provider: 'smtp', attempts: 1 });
+    expect(row).toMatchObject({ status: 'sent', provider: 'smtp', attempts: 1, body_text: '' });
+    const verified = await h.identity
+      .as({ sub: 'anonymous' })
+      .post('/auth/verify-email', { email: user.email, code });
+    expect(verified.status).toBe(204);
     expect(mail.messageId).toBe(`<${row.id}@notification.wallet>`);
     expect(row.provider_message_id).toBe(mail.messageId);
     // The dev outbox still mirrors what was sent (non-production).
     const out = await h.svc
       .as({ sub: 'anonymous' })
       .get<{ items: { body: string }[] }>(`/dev/outbox?to=${user.email}`);
-    expect(out.body.items[0]!.body).toContain('271828');
+    expect(out.body.items[0]!.body).toContain(`Your verification code is ${code!}`);
   });
 
   it('a transient SMS failure is retried and then sent; every attempt is recorded', async () => {
@@ -163,9 +167,9 @@ describe.skipIf(!adminUrl)('notification with SMTP, SMS and push providers', () 
   });
 
   it('an SMTP 550 is permanent; an SMTP 451 is retried and then delivered', async () => {
-    const gone = newUser();
-    smtp.rejectRecipient(gone.email, 550);
-    await h.publish('userRegistered', registered(gone));
+    const goneEmail = newUser().email;
+    smtp.rejectRecipient(goneEmail, 550);
+    const gone = await h.register({ email: goneEmail });
     const failed = await waitFor(
       async () => {
         const [r] = await deliveriesOf(gone.userId, 'email-verification');
@@ -176,9 +180,9 @@ describe.skipIf(!adminUrl)('notification with SMTP, SMS and push providers', () 
     expect(failed.attempts).toBe(1);
     expect(failed.body_text).toBe(''); // the code is not kept
 
-    const busy = newUser();
-    smtp.rejectRecipient(busy.email, 451, 1);
-    await h.publish('userRegistered', registered(busy));
+    const busyEmail = newUser().email;
+    smtp.rejectRecipient(busyEmail, 451, 1);
+    const busy = await h.register({ email: busyEmail });
     const sent = await waitFor(
       async () => {
         const [r] = await deliveriesOf(busy.userId, 'email-verification');
@@ -188,6 +192,18 @@ describe.skipIf(!adminUrl)('notification with SMTP, SMS and push providers', () 
     );
     expect(sent.attempts).toBe(2);
     expect(smtp.mailsTo(busy.email)).toHaveLength(1);
+    // The retry carried a fresh code, and that one works.
+    const issued = await h.identity.ownerDb
+      .selectFrom('one_time_codes')
+      .select('issued_count')
+      .where('user_id', '=', busy.userId)
+      .executeTakeFirstOrThrow();
+    expect(issued.issued_count).toBe(2);
+    const code = /Your verification code is ([0-9]{6})/.exec(smtp.mailsTo(busy.email)[0]!.raw)?.[1];
+    expect(
+      (await h.identity.as({ sub: 'anonymous' }).post('/auth/verify-email', { email: busy.email, code }))
+        .status,
+    ).toBe(204);
   });
 
   it('a provider that hangs hits the deadline and is retried', async () => {

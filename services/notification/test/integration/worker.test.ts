@@ -20,9 +20,16 @@ import { service } from '../../src/service.ts';
 import type { NotificationDatabase } from '../../src/db/schema.ts';
 import { createDeliveryWorker, type DeliveryWorker } from '../../src/delivery/worker.ts';
 import type { DeliveryProvider } from '../../src/providers/types.ts';
+import type { OneTimeCodeSource } from '../../src/delivery/one-time-codes.ts';
+import { createTemplateRenderer } from '../../src/templates/renderer.ts';
 
 const adminUrl = infraEnv('TEST_PG_ADMIN_URL');
 const logger = createLogger('notification', { level: 'silent' });
+const renderer = createTemplateRenderer();
+/** These deliveries carry no one-time code (code messages are covered with the real identity elsewhere). */
+const noCodes: OneTimeCodeSource = {
+  issue: () => Promise.reject(new Error('no code message in this suite')),
+};
 
 /** A provider that records every send and takes a few ms, so concurrent replicas overlap. */
 function countingProvider(sends: Map<string, number>): DeliveryProvider {
@@ -45,6 +52,8 @@ function worker(
   return createDeliveryWorker({
     db,
     providers: { email: provider },
+    renderer,
+    codes: noCodes,
     logger,
     metrics: createMetrics('notification', { defaultMetrics: false }),
     devOutbox: false,

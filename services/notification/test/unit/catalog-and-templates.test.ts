@@ -1,6 +1,6 @@
 import { Events, type EventData } from '@wallet/contracts';
 import { describe, expect, it } from 'vitest';
-import { CONSUMED_EVENTS, planMessages, type ConsumedEvent } from '../../src/domain/catalog.ts';
+import { CODE_MASK, CONSUMED_EVENTS, planMessages, type ConsumedEvent } from '../../src/domain/catalog.ts';
 import { createTemplateRenderer, localeChain } from '../../src/templates/renderer.ts';
 
 const at = '2026-03-01T12:00:00.000Z';
@@ -10,7 +10,7 @@ const samples: { [N in ConsumedEvent]: unknown } = {
     email: 'a@example.test',
     displayName: 'Ada',
     locale: 'en',
-    verificationCode: '123456',
+    verificationCodeRef: '6f1d2c1e-0a4b-4d7e-9a57-3c1f1b2a9e10',
     verificationExpiresAt: at,
   },
   emailVerified: { userId: 'u1', email: 'a@example.test' },
@@ -23,7 +23,12 @@ const samples: { [N in ConsumedEvent]: unknown } = {
     ip: '198.51.100.1',
     newDevice: true,
   },
-  recoveryRequested: { userId: 'u1', email: 'a@example.test', code: '654321', expiresAt: at },
+  recoveryRequested: {
+    userId: 'u1',
+    email: 'a@example.test',
+    codeRef: '0b5e7a9c-3d2f-4e1a-8b6c-9d0e1f2a3b4c',
+    expiresAt: at,
+  },
   passwordChanged: { userId: 'u1', email: 'a@example.test', via: 'recovery' },
   mfaChanged: { userId: 'u1', email: 'a@example.test', enabled: true },
   userLocked: { userId: 'u1', email: 'a@example.test', reason: 'failed-logins', lockedUntil: at },
@@ -99,7 +104,13 @@ describe('event catalog', () => {
         expect(renderer.supports(m.template, 'email'), `${m.template} has an e-mail`).toBe(true);
         for (const channel of m.channels) {
           if (!renderer.supports(m.template, channel)) continue;
-          const r = renderer.render(m.template, channel, 'en', m.vars);
+          // A code message gets its code at send time; until then it renders with the mask.
+          const r = renderer.render(
+            m.template,
+            channel,
+            'en',
+            m.codeRef ? { ...m.vars, code: CODE_MASK } : m.vars,
+          );
           expect(r.text.length, `${m.template}/${channel}`).toBeGreaterThan(0);
         }
       }
@@ -130,11 +141,21 @@ describe('event catalog', () => {
   it('only a new-device session is an alert; codes are marked sensitive and go by e-mail only', () => {
     expect(plan('sessionCreated', { ...(samples.sessionCreated as object), newDevice: false })).toEqual([]);
     const [recovery] = plan('recoveryRequested', samples.recoveryRequested);
-    expect(recovery).toMatchObject({ sensitive: true, channels: ['email'], category: 'security' });
-    expect(plan('userRegistered', samples.userRegistered)[0]).toMatchObject({
+    expect(recovery).toMatchObject({
+      sensitive: true,
+      channels: ['email'],
+      category: 'security',
+      codeRef: '0b5e7a9c-3d2f-4e1a-8b6c-9d0e1f2a3b4c',
+    });
+    const [verification] = plan('userRegistered', samples.userRegistered);
+    expect(verification).toMatchObject({
       sensitive: true,
       category: 'account',
+      codeRef: '6f1d2c1e-0a4b-4d7e-9a57-3c1f1b2a9e10',
     });
+    // The plan (kept in the delivery row) has no code: it is fetched when the message is sent.
+    expect(verification!.vars).not.toHaveProperty('code');
+    expect(recovery!.vars).not.toHaveProperty('code');
   });
 });
 

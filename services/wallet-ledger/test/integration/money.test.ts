@@ -341,7 +341,7 @@ describe.skipIf(!adminUrl)('wallet-ledger money movements', () => {
       userId,
       email: `${userId}@example.test`,
       displayName: null,
-      verificationCode: '123456',
+      verificationCodeRef: randomUUID(),
       verificationExpiresAt: new Date().toISOString(),
     };
     const id = randomUUID();

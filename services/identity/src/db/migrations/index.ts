@@ -2,8 +2,10 @@
 import type { Migration } from 'kysely/migration';
 import { messagingMigrations } from '@wallet/platform';
 import { identityTables } from './0002_identity_tables.ts';
+import { codeDeliveryByReference } from './0003_code_delivery_by_reference.ts';
 
 export const migrations: Record<string, Migration> = {
   ...messagingMigrations,
   '0002_identity_tables': identityTables,
+  '0003_code_delivery_by_reference': codeDeliveryByReference,
 };

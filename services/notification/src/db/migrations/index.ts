@@ -2,8 +2,10 @@
 import type { Migration } from 'kysely/migration';
 import { messagingMigrations } from '@wallet/platform';
 import { notificationTables } from './0002_notification_tables.ts';
+import { codeByReference } from './0003_code_by_reference.ts';
 
 export const migrations: Record<string, Migration> = {
   ...messagingMigrations,
   '0002_notification_tables': notificationTables,
+  '0003_code_by_reference': codeByReference,
 };
