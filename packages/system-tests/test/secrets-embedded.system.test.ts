@@ -17,8 +17,8 @@ import { waitFor } from '@wallet/testing';
 import { secretFlow, type SecretFlowResult } from '../src/secret-flow.ts';
 import { describeFindings, searchDatabase, searchLogs } from '../src/secret-search.ts';
 
-// Apart from the other embedded suites (2549x/2844x/2808x taken up to ...92/...45/...82).
-const ports = { postgres: 25493, https: 28446, http: 28083 };
+// Apart from the other embedded suites (2549x/2844x/2808x taken up to ...93/...46/...83).
+const ports = { postgres: 25494, https: 28447, http: 28084 };
 const DEV_OUTBOX = { 'public.dev_outbox': 'the delivered message: the stand-in for the mailbox' };
 
 let dataDir: string;
