@@ -73,21 +73,22 @@ run_step() {
 
 # Every suite runs in CI: the Dapr contract suites need both brokers, sentry and daprd (built once, cached).
 PARTS="${INFRA_PARTS:-postgres replica pgbouncer redis rabbitmq kafka sentry}"
-run_step "infrastructure: $PARTS" - bash infra/local.sh up $PARTS
+echo "infrastructure parts: $PARTS"
+run_step "infrastructure (infra/local.sh up)" - bash infra/local.sh up $PARTS
 # Prints the addresses even when a part is down (the suites then fail and say what is missing).
 eval "$(bash infra/local.sh env)"
 export TEST_PG_ADMIN_URL="${TEST_PG_ADMIN_URL:-$PG_ADMIN_URL}"
 export TEST_PG_REPLICA_URL="${TEST_PG_REPLICA_URL:-$PG_REPLICA_URL}"
 
-run_step "port check: no fixed port in 32768-60999 (infra/ports.md)" - npm run lint:ports
+run_step "port check: nothing fixed in 32768-60999" - npm run lint:ports
 run_step "ESLint" - npm run lint:eslint
 run_step "typecheck" - npm run typecheck
-run_step "Helm chart: lint, render, Kubernetes and Dapr schemas, policy" checks bash scripts/verify-chart.sh
+run_step "Helm chart and Tiltfile checks (verify-chart.sh)" checks bash scripts/verify-chart.sh
 run_step "tests (npm test, every workspace)" vitest: npm test
-run_step "service suites again, through PgBouncer in transaction mode" vitest:pgbouncer \
+run_step "service suites again, through PgBouncer" vitest:pgbouncer \
   env TEST_PGBOUNCER_HOSTPORT="${PGBOUNCER_HOSTPORT:-}" npx turbo run test --concurrency=1 --continue \
   --filter='./services/*' -- --reporter=default --reporter=json --outputFile.json=.test-results.pgbouncer.json
-run_step "Tilt local mode (what tilt ci would run; Tilt itself cannot be built here)" checks node tilt/smoke-local.ts
+run_step "Tilt local-mode smoke (tilt/smoke-local.ts)" checks node tilt/smoke-local.ts
 
 banner "summary"
 summary_status=0

@@ -101,7 +101,7 @@ export function summarize(results: CiResults): CiSummary {
         : step.status === 'failed'
           ? `FAILED (exit ${step.exitCode ?? '?'})`
           : step.status;
-    const head = `  ${step.name.padEnd(58)} ${outcome}${step.seconds === undefined ? '' : `, ${step.seconds} s`}`;
+    const head = `  ${step.name.padEnd(52)} ${outcome}${step.seconds === undefined ? '' : `, ${step.seconds} s`}`;
     const vitestVariant = step.detail?.startsWith('vitest:')
       ? step.detail.slice('vitest:'.length)
       : undefined;
@@ -139,7 +139,7 @@ export function summarize(results: CiResults): CiSummary {
     const counts = reportCounts(r.report);
     totals = add(totals, counts);
     const label = `${r.workspace}${r.variant ? ` (${r.variant})` : ''}`;
-    lines.push(`  ${label.padEnd(58)} ${describe(counts)}`);
+    lines.push(`  ${label.padEnd(52)} ${describe(counts)}`);
   }
   const closingLine = `${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`;
   return { totals, lines, closingLine, ok: totals.failed === 0 && totals.passed > 0 };
