@@ -256,6 +256,11 @@ up_replica() {
     log "replica: belongs to an older primary, recreating"
     down_replica; rm -rf "$PG_REPLICA"
   fi
+  # A replica made when the primary listened elsewhere (an older port map) would stream from nowhere.
+  if [ -f "$PG_REPLICA/PG_VERSION" ] && ! grep -Eq "^primary_conninfo = .* port=$PG_PORT[ ']" "$PG_REPLICA/postgresql.auto.conf" 2>/dev/null; then
+    log "replica: follows a primary on another port (not $PG_PORT), recreating"
+    down_replica; rm -rf "$PG_REPLICA"
+  fi
   if [ ! -f "$PG_REPLICA/PG_VERSION" ]; then
     log "replica: pg_basebackup from $HOST:$PG_PORT"
     rm -rf "$PG_REPLICA"; install -d -o "$PG_OS_USER" -m 700 "$PG_REPLICA"
