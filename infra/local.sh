@@ -9,7 +9,8 @@
 #   infra/local.sh rabbitmqctl|psql|redis-cli [args]   the tool, pointed at our servers
 #
 # Parts: postgres replica pgbouncer redis rabbitmq kafka sentry  (aliases: pg, all)
-# Everything listens on 127.0.0.1 only; state lives under .data/infra/ at the repo root;
+# Everything listens on 127.0.0.1 only, on the ports of infra/ports.env (see infra/ports.md);
+# state lives under .data/infra/ at the repo root;
 # downloads and builds (Kafka jars, daprd/sentry) are cached under ${WALLET_CACHE:-~/.cache/wallet-platform}.
 # See infra/README.md.
 set -euo pipefail
@@ -20,19 +21,8 @@ CACHE="${WALLET_CACHE:-$HOME/.cache/wallet-platform}"
 LOGS="$DATA/logs"
 HOST=127.0.0.1
 
-PG_PORT="${PG_PORT:-55432}"
-PG_REPLICA_PORT="${PG_REPLICA_PORT:-55433}"
-PGBOUNCER_PORT="${PGBOUNCER_PORT:-56432}"
-REDIS_PORT="${REDIS_PORT:-56379}"
-RABBITMQ_PORT="${RABBITMQ_PORT:-55672}"
-RABBITMQ_DIST_PORT="${RABBITMQ_DIST_PORT:-55682}"
-RABBITMQ_EPMD_PORT="${RABBITMQ_EPMD_PORT:-54369}"
-KAFKA_PORT="${KAFKA_PORT:-59092}"
-KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-59093}"
 KAFKA_VERSION="${KAFKA_VERSION:-3.9.2}"
 KAFKA_HEAP="${KAFKA_HEAP:--Xms256m -Xmx512m}"
-SENTRY_PORT="${SENTRY_PORT:-50101}"
-SENTRY_HEALTHZ_PORT="${SENTRY_HEALTHZ_PORT:-50102}"
 SENTRY_TRUST_DOMAIN="${SENTRY_TRUST_DOMAIN:-localhost}"
 UP_TIMEOUT="${UP_TIMEOUT:-120}"   # seconds each server may take to answer
 
@@ -51,6 +41,24 @@ PG_RUN="$PG_BASE/run"
 
 log() { printf '[infra] %s\n' "$*" >&2; }
 die() { printf '[infra] error: %s\n' "$*" >&2; exit 1; }
+
+# Ports: infra/ports.env, the project's one port map (see infra/ports.md); an environment variable of
+# the same name wins. Everything there lies below Linux's ephemeral range (32768-60999).
+PORTS_FILE="$ROOT/infra/ports.env"
+load_ports() {
+  local name value
+  [ -f "$PORTS_FILE" ] || die "$PORTS_FILE is missing"
+  while IFS='=' read -r name value || [ -n "$name" ]; do
+    case "$name" in ''|'#'*) continue ;; esac
+    [[ "$name" =~ ^[A-Z][A-Z0-9_]*$ && "$value" =~ ^[0-9]+$ ]] || die "$PORTS_FILE: not NAME=number: $name=$value"
+    [ -n "${!name:-}" ] || printf -v "$name" '%s' "$value"
+  done <"$PORTS_FILE"
+}
+load_ports
+for name in PG_PORT PG_REPLICA_PORT PGBOUNCER_PORT REDIS_PORT RABBITMQ_PORT RABBITMQ_DIST_PORT RABBITMQ_EPMD_PORT \
+  KAFKA_PORT KAFKA_CONTROLLER_PORT SENTRY_PORT SENTRY_HEALTHZ_PORT; do
+  [ -n "${!name:-}" ] || die "$PORTS_FILE defines no $name"
+done
 
 # ---------------------------------------------------------------- helpers
 # wait_for <seconds> <what> <command...>: poll the command until it succeeds or the deadline passes.
@@ -246,6 +254,11 @@ up_replica() {
   touch "$LOGS/postgres-replica.log"; chown "$PG_OS_USER:" "$LOGS/postgres-replica.log"
   if [ -f "$PG_REPLICA/PG_VERSION" ] && [ "$(pg_sysid "$PG_REPLICA")" != "$(pg_sysid "$PG_PRIMARY")" ]; then
     log "replica: belongs to an older primary, recreating"
+    down_replica; rm -rf "$PG_REPLICA"
+  fi
+  # A replica made when the primary listened elsewhere (an older port map) would stream from nowhere.
+  if [ -f "$PG_REPLICA/PG_VERSION" ] && ! grep -Eq "^primary_conninfo = .* port=$PG_PORT[ ']" "$PG_REPLICA/postgresql.auto.conf" 2>/dev/null; then
+    log "replica: follows a primary on another port (not $PG_PORT), recreating"
     down_replica; rm -rf "$PG_REPLICA"
   fi
   if [ ! -f "$PG_REPLICA/PG_VERSION" ]; then
@@ -694,6 +707,7 @@ cmd_env() {
   done
   echo "export PGBOUNCER_URL='$(pg_url "$(svc_role ledger)" "$(svc_pass ledger)" "$PGBOUNCER_PORT" wallet_ledger)'"
   echo "export PGBOUNCER_ADMIN_URL='$(pg_url "$PG_ADMIN_USER" "$PG_ADMIN_PASS" "$PGBOUNCER_PORT" postgres)'"
+  echo "export PGBOUNCER_HOSTPORT='$HOST:$PGBOUNCER_PORT'"
   echo "export REDIS_URL='redis://$HOST:$REDIS_PORT'"
   echo "export REDIS_HOST='$HOST:$REDIS_PORT'"
   echo "export RABBITMQ_URL='amqp://wallet:wallet@$HOST:$RABBITMQ_PORT'"
@@ -706,7 +720,7 @@ cmd_clean() {
   rm -rf "$DATA"
 }
 
-usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 main() {
   local cmd="${1:-}"; [ $# -gt 0 ] && shift

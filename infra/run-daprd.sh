@@ -8,7 +8,8 @@
 #   components-folder   = components/local/rabbitmq or components/local/kafka (switching broker = this argument).
 #
 # Environment (all optional):
-#   DAPR_HTTP_PORT, DAPR_GRPC_PORT, DAPR_INTERNAL_GRPC_PORT   default: free loopback ports
+#   DAPR_HTTP_PORT, DAPR_GRPC_PORT, DAPR_INTERNAL_GRPC_PORT   default: free loopback ports the kernel
+#                            picks (bind port 0, released for daprd; see infra/ports.md)
 #   DAPR_METRICS_PORT        set to expose Prometheus metrics on 127.0.0.1 (default: metrics off)
 #   DAPR_API_TOKEN           daprd then demands header dapr-api-token on its API (health endpoints excepted)
 #   APP_API_TOKEN            daprd then sends dapr-api-token to the app (the app must check it)
@@ -16,7 +17,7 @@
 #   DAPR_CONFIG              Configuration file; default dapr/config.<app-id>.yaml if present,
 #                            dapr/config.contract.yaml for platform-contract-*, else dapr/config.yaml
 #   DAPR_MTLS                1 (default) = --enable-mtls with sentry; 0 = plain (ACLs then deny all invocation)
-#   SENTRY_ADDRESS           default 127.0.0.1:50101 (infra/local.sh up sentry)
+#   SENTRY_ADDRESS           default 127.0.0.1:<SENTRY_PORT of infra/ports.env> (infra/local.sh up sentry)
 #   DAPR_TRUST_ANCHORS_FILE  default .data/infra/sentry/creds/ca.crt (its PEM goes into DAPR_TRUST_ANCHORS)
 #   DAPR_CONTROL_PLANE_TRUST_DOMAIN  default localhost (= sentry --trust-domain)
 #   DAPR_TRACING_SAMPLING_RATE default 1; DAPR_OTLP_ENDPOINT default empty (no export)
@@ -49,14 +50,21 @@ if [ -z "${DAPR_CONFIG:-}" ]; then
   esac
 fi
 
-# A free loopback TCP port: ask the kernel (bind port 0), fall back to probing.
+# A free loopback TCP port, picked by the kernel (bind port 0) and released for daprd to bind: never a
+# number of our own in the ephemeral range (infra/ports.md). Callers that can should pass fixed ports.
 free_port() {
   if command -v python3 >/dev/null; then
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  elif command -v node >/dev/null; then
+    node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
   else
-    local p; while :; do p=$(( 40000 + RANDOM % 20000 )); (exec 3<>/dev/tcp/$HOST/$p) 2>/dev/null || { echo $p; return; }; done
+    echo "run-daprd: need python3 or node to ask the kernel for a free port (or set DAPR_HTTP_PORT and DAPR_INTERNAL_GRPC_PORT)" >&2
+    return 1
   fi
 }
+# daprd cannot be left to choose: it refuses gRPC port 0 for a sidecar without an app ("conflicts with
+# app-port"), and for internal gRPC port 0 it picks a "stable" port in 47300-49347 (inside the
+# ephemeral range) that mDNS then advertises.
 DAPR_HTTP_PORT="${DAPR_HTTP_PORT:-$(free_port)}"
 DAPR_GRPC_PORT="${DAPR_GRPC_PORT:-$(free_port)}"
 DAPR_INTERNAL_GRPC_PORT="${DAPR_INTERNAL_GRPC_PORT:-$(free_port)}"
@@ -100,7 +108,10 @@ if [ "${DAPR_MTLS:-1}" = 1 ]; then
   [ -s "$TA_FILE" ] || { echo "run-daprd: trust anchors $TA_FILE missing; run infra/local.sh up sentry" >&2; exit 1; }
   # daprd takes the CA certificate's PEM itself in DAPR_TRUST_ANCHORS (there is no file flag).
   DAPR_TRUST_ANCHORS="$(cat "$TA_FILE")"; export DAPR_TRUST_ANCHORS
-  args+=(--enable-mtls --sentry-address "${SENTRY_ADDRESS:-$HOST:50101}"
+  if [ -z "${SENTRY_ADDRESS:-}" ]; then
+    SENTRY_ADDRESS="$HOST:$(awk -F= '$1=="SENTRY_PORT" {print $2}' "$ROOT/infra/ports.env")"
+  fi
+  args+=(--enable-mtls --sentry-address "$SENTRY_ADDRESS"
     --control-plane-trust-domain "${DAPR_CONTROL_PLANE_TRUST_DOMAIN:-localhost}"
     --control-plane-namespace default)
 fi

@@ -1,7 +1,8 @@
 /**
  * `npm run start:dapr` (PUBSUB=rabbitmq|kafka, default rabbitmq): the platform in "dapr (local)" mode,
  * started by `startDaprPlatform` of @wallet/dapr-harness (what it does is described there and in
- * docs/dapr-mode.md) on the fixed ports 3100-3104 / 3500-3504, the infrastructure brought up first.
+ * docs/dapr-mode.md) on the fixed ports of infra/ports.env (services 3100-3104, their sidecars' HTTP
+ * 3500-3504, gRPC 3510-3514, internal gRPC 3520-3524), the infrastructure brought up first.
  *
  * Ctrl-C (or SIGTERM) stops the services first, then their sidecars; a second Ctrl-C kills them.
  * The infrastructure keeps running (`infra/local.sh down` stops it). Logs: .data/dapr/logs/.

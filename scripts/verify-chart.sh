@@ -9,7 +9,8 @@
 #       drift   Dapr Components/ACLs/Resiliency equal to components/kubernetes/<broker> and dapr/*.yaml
 #   - negative tests: a deliberately broken values file the policy must reject with the expected
 #     findings (charts/tests/policy-broken.*), and values the chart's JSON schema must refuse.
-# Prints one line per step and finally "N passed, N failed"; exits 1 on any failure.
+# Prints one line per step and finally "N passed, N failed"; exits 1 on any failure. With CI_CHECKS_FILE
+# set (scripts/test-all.sh), also writes the counts there as JSON for the closing line of CI.
 #   scripts/verify-chart.sh            VERBOSE=1 shows every finding of passing steps too
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,6 +20,15 @@ RELEASE=wallet-platform
 NAMESPACE=wallet
 OUT="$(mktemp -d)"; trap 'rm -rf "$OUT"' EXIT
 pass=0 fail=0
+# finish: the closing line (and the counts for test-all.sh's summary), then the exit status.
+finish() {
+  echo "$pass passed, $fail failed"
+  if [ -n "${CI_CHECKS_FILE:-}" ]; then
+    printf '{"passed": %d, "failed": %d, "skipped": 0}\n' "$pass" "$fail" >"$CI_CHECKS_FILE"
+  fi
+  [ "$fail" -eq 0 ]
+  exit
+}
 
 # step <name> <command...>: run, time, count; show the output's tail on failure.
 step() {
@@ -42,7 +52,7 @@ step "build helm + chartcheck (tools/helm/build.sh)" bash -c "'$ROOT/tools/helm/
 BIN="$(tail -n1 "$OUT/bindir" 2>/dev/null)"
 HELM="$BIN/helm" CHECK="$BIN/chartcheck"
 if [ ! -x "$HELM" ] || [ ! -x "$CHECK" ]; then
-  echo "$pass passed, $((fail + 1)) failed"; exit 1
+  fail=$((fail + 1)); finish
 fi
 "$HELM" version --short 2>/dev/null | sed 's/^/       helm /'
 
@@ -116,5 +126,4 @@ step "negative: schema refuses a bootstrap admin without an e-mail" refuse /boot
 step "negative: schema refuses a literal bootstrap admin password" refuse /bootstrapAdmin/passwordSecret --set bootstrapAdmin.passwordSecret=hunter2
 step "negative: schema refuses a Dapr token key other than token" refuse /secrets/daprApiToken --set secrets.daprApiToken.key=api-token
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

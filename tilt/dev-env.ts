@@ -2,8 +2,9 @@
  * What Tilt's no-cluster mode needs at load time, printed as one JSON document on stdout:
  * the local infrastructure's addresses (`infra/local.sh env`), development keys for the internal
  * tokens and the gateway's TLS certificate (shared with `npm run start:dapr`: .data/dapr/dev-secrets.json),
- * and per-app sidecar tokens (kept in .data/tilt/tokens.json so a Tiltfile reload does not restart
- * every process). Idempotent and quick; everything it writes is development-only and git-ignored.
+ * per-app sidecar tokens (kept in .data/tilt/tokens.json so a Tiltfile reload does not restart
+ * every process), and each app's ports and its sidecar's (infra/ports.env, the same map as
+ * `npm run start:dapr`). Idempotent and quick; everything it writes is development-only and git-ignored.
  *
  *   node tilt/dev-env.ts
  */
@@ -12,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { APP_IDS } from '@wallet/contracts';
+import { daprModePorts, type DaprModePorts } from '@wallet/contracts/local-ports';
 import { REPO_ROOT, parseExportLines } from '@wallet/dapr-harness';
 import {
   devJwks,
@@ -57,6 +59,8 @@ const infra = parseExportLines(
 
 const privateJwk: Record<string, string> = {};
 for (const appId of APP_IDS) privateJwk[appId] = JSON.stringify(secrets.internalKeys[appId].privateJwk);
+const ports: Record<string, DaprModePorts> = {};
+for (const appId of APP_IDS) ports[appId] = daprModePorts(appId);
 
 process.stdout.write(
   JSON.stringify({
@@ -64,6 +68,7 @@ process.stdout.write(
     tokens,
     jwks: devJwks(secrets.internalKeys),
     privateJwk,
+    ports,
     tls: { cert: certFile, key: keyFile },
   }),
 );

@@ -2,7 +2,7 @@
  * Benchmark: POST /assessments for warm users (profiles seeded, counters live), closed loop over
  * keep-alive loopback connections, the service in its own process. Prints one JSON line and a table.
  *
- *   TEST_PG_ADMIN_URL=postgres://postgres@127.0.0.1:54329/postgres node bench/risk/run.ts [--runs 5 --duration 10 --connections 4]
+ *   TEST_PG_ADMIN_URL=postgres://wallet_admin:dev_admin@127.0.0.1:15432/postgres node bench/risk/run.ts [--runs 5 --duration 10 --connections 4]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';

@@ -22,7 +22,10 @@ export interface DaprdOptions {
   daprApiToken?: string;
   /** daprd sends it to the app in `dapr-api-token` (APP_API_TOKEN). */
   appApiToken?: string;
-  /** Fixed ports; the missing ones are free ports picked now. */
+  /**
+   * Fixed ports (below 32768: infra/ports.env); the missing ones are ports the kernel picks now
+   * (bind port 0, released for daprd to bind: see infra/ports.md).
+   */
   ports?: { http?: number; grpc?: number; internalGrpc?: number };
   /** mTLS through sentry. Default true. */
   mtls?: boolean;
@@ -66,10 +69,12 @@ export interface Daprd {
 const RUN_DAPRD = join(REPO_ROOT, 'infra', 'run-daprd.sh');
 
 export async function startDaprd(options: DaprdOptions): Promise<Daprd> {
-  const picked = await freePorts(3);
-  const httpPort = options.ports?.http ?? picked[0]!;
-  const grpcPort = options.ports?.grpc ?? picked[1]!;
-  const internalGrpcPort = options.ports?.internalGrpc ?? picked[2]!;
+  const given = options.ports ?? {};
+  const missing = [given.http, given.grpc, given.internalGrpc].filter((p) => p === undefined).length;
+  const picked = missing > 0 ? await freePorts(missing) : [];
+  const httpPort = given.http ?? picked.shift()!;
+  const grpcPort = given.grpc ?? picked.shift()!;
+  const internalGrpcPort = given.internalGrpc ?? picked.shift()!;
 
   const env: NodeJS.ProcessEnv = { ...(options.env ?? process.env) };
   // Never inherit another sidecar's tokens or ports by accident.

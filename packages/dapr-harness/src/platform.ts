@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { APP_IDS, type AppId } from '@wallet/contracts';
+import { daprModePorts } from '@wallet/contracts/local-ports';
 import { startDaprd } from './daprd.ts';
 import type { Daprd } from './daprd.ts';
 import { waitForHttp } from './http.ts';
@@ -37,15 +38,35 @@ export interface DaprPlatformServiceSpec {
   port: number;
   /** The sidecar's HTTP port with `ports: 'fixed'` (so developers can curl it). */
   daprHttpPort: number;
+  /** The sidecar's gRPC API port with `ports: 'fixed'`. */
+  daprGrpcPort: number;
+  /** The sidecar's internal gRPC port (sidecar to sidecar, advertised by mDNS) with `ports: 'fixed'`. */
+  daprInternalGrpcPort: number;
 }
 
-/** The services and `start:dapr`'s fixed ports. The gateway last: it is the only public entry and calls the others. */
+const withFixedPorts = (appId: AppId, db: string): DaprPlatformServiceSpec => {
+  const ports = daprModePorts(appId);
+  return {
+    appId,
+    db,
+    port: ports.app,
+    daprHttpPort: ports.daprHttp,
+    daprGrpcPort: ports.daprGrpc,
+    daprInternalGrpcPort: ports.daprInternalGrpc,
+  };
+};
+
+/**
+ * The services and `start:dapr`'s fixed ports (infra/ports.env: apps 3100-3104, sidecars' HTTP
+ * 3500-3504, gRPC 3510-3514, internal gRPC 3520-3524). The gateway last: it is the only public entry
+ * and calls the others.
+ */
 export const DAPR_PLATFORM_SERVICES: readonly DaprPlatformServiceSpec[] = [
-  { appId: 'identity', db: 'IDENTITY', port: 3101, daprHttpPort: 3501 },
-  { appId: 'wallet-ledger', db: 'LEDGER', port: 3102, daprHttpPort: 3502 },
-  { appId: 'risk', db: 'RISK', port: 3103, daprHttpPort: 3503 },
-  { appId: 'notification', db: 'NOTIFICATION', port: 3104, daprHttpPort: 3504 },
-  { appId: 'api-gateway', db: 'GATEWAY', port: 3100, daprHttpPort: 3500 },
+  withFixedPorts('identity', 'IDENTITY'),
+  withFixedPorts('wallet-ledger', 'LEDGER'),
+  withFixedPorts('risk', 'RISK'),
+  withFixedPorts('notification', 'NOTIFICATION'),
+  withFixedPorts('api-gateway', 'GATEWAY'),
 ];
 const GATEWAY: AppId = 'api-gateway';
 
@@ -69,8 +90,9 @@ export interface DaprPlatformOptions {
   /** Logs (`logs/<app>.log`, `logs/daprd-<app>.log`, rewritten each run) and the certificate files. Default `.data/dapr`. */
   dataDir?: string;
   /**
-   * `fixed`: `DAPR_PLATFORM_SERVICES`' ports (start:dapr; refused when one is taken). `free`: ports the
-   * kernel picks now (tests: no clash with a running start:dapr). Default `fixed`.
+   * `fixed`: `DAPR_PLATFORM_SERVICES`' ports from infra/ports.env (start:dapr; refused when one is
+   * taken). `free`: ports the kernel picks now by binding port 0 (tests: no clash with a running
+   * start:dapr; see infra/ports.md). Default `fixed`.
    */
   ports?: 'fixed' | 'free';
   /** Run `infra/local.sh up postgres redis <broker> sentry` first. Default false (it must be up). */
@@ -154,18 +176,24 @@ async function layout(ports: 'fixed' | 'free'): Promise<Layout[]> {
   if (ports === 'fixed') {
     const busy: string[] = [];
     for (const s of DAPR_PLATFORM_SERVICES) {
-      for (const port of [s.port, s.daprHttpPort]) if (await portInUse(port)) busy.push(String(port));
+      for (const port of [s.port, s.daprHttpPort, s.daprGrpcPort, s.daprInternalGrpcPort]) {
+        if (await portInUse(port)) busy.push(String(port));
+      }
     }
     if (busy.length > 0) {
       throw new Error(`ports ${busy.join(', ')} are taken on 127.0.0.1 (another start:dapr running?)`);
     }
   }
-  const picked = ports === 'free' ? await freePorts(DAPR_PLATFORM_SERVICES.length * 2) : [];
+  const perService = 4;
+  const picked = ports === 'free' ? await freePorts(DAPR_PLATFORM_SERVICES.length * perService) : [];
   return DAPR_PLATFORM_SERVICES.map((s, i) => {
-    const port = ports === 'free' ? picked[2 * i]! : s.port;
-    const daprHttpPort = ports === 'free' ? picked[2 * i + 1]! : s.daprHttpPort;
+    const free = picked.slice(perService * i, perService * (i + 1));
+    const [port, daprHttpPort, daprGrpcPort, daprInternalGrpcPort] =
+      ports === 'free'
+        ? (free as [number, number, number, number])
+        : [s.port, s.daprHttpPort, s.daprGrpcPort, s.daprInternalGrpcPort];
     const url = s.appId === GATEWAY ? `https://localhost:${port}` : `http://127.0.0.1:${port}`;
-    return { ...s, port, daprHttpPort, url };
+    return { ...s, port, daprHttpPort, daprGrpcPort, daprInternalGrpcPort, url };
   });
 }
 
@@ -301,7 +329,7 @@ export async function startDaprPlatform(options: DaprPlatformOptions): Promise<D
         components: componentsFolder(pubsub),
         daprApiToken,
         ...(appApiToken ? { appApiToken } : {}),
-        ports: { http: spec.daprHttpPort },
+        ports: { http: spec.daprHttpPort, grpc: spec.daprGrpcPort, internalGrpc: spec.daprInternalGrpcPort },
         daprdBin: required(infra, 'DAPRD_BIN'),
         sentryAddress: required(infra, 'SENTRY_ADDRESS'),
         trustAnchorsFile: required(infra, 'DAPR_TRUST_ANCHORS_FILE'),

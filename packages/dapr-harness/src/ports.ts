@@ -1,4 +1,10 @@
-/** Free loopback TCP ports, asked from the kernel (bind to port 0). */
+/**
+ * Free loopback TCP ports, asked from the kernel (bind to port 0), for a process that must be told its
+ * port before it starts (daprd, a service). Never a number of our own in the ephemeral range: the
+ * kernel hands bind(0) odd ports and connect() even ones first (Linux >= 4.6), so a port released here
+ * is unlikely to be taken by a client socket before its new owner binds it. Fixed ports live in
+ * infra/ports.env (see infra/ports.md).
+ */
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 

@@ -6,6 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { AppId } from '@wallet/contracts';
+import { localPort } from '@wallet/contracts/local-ports';
 import { EmbeddedBus } from '@wallet/platform';
 import {
   closeServer,
@@ -103,9 +104,11 @@ export interface EmbeddedPlatform {
 export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {}): Promise<EmbeddedPlatform> {
   const settings: Settings = { ...options.env };
   const dataDir = resolve(options.dataDir ?? settings['WALLET_DATA_DIR'] ?? join(REPO_ROOT, '.data/embedded'));
-  const postgresPort = options.postgresPort ?? Number(settings['EMBEDDED_PG_PORT'] ?? 55400);
-  const httpsPort = options.httpsPort ?? Number(settings['GATEWAY_HTTPS_PORT'] ?? 8443);
-  const httpPort = options.httpPort ?? Number(settings['GATEWAY_HTTP_PORT'] ?? 8080);
+  // Defaults from infra/ports.env (the one port map: 15400, 8443, 8080); the settings of the same name win.
+  const portSetting = (name: string): number => Number(settings[name] ?? localPort(name));
+  const postgresPort = options.postgresPort ?? portSetting('EMBEDDED_PG_PORT');
+  const httpsPort = options.httpsPort ?? portSetting('GATEWAY_HTTPS_PORT');
+  const httpPort = options.httpPort ?? portSetting('GATEWAY_HTTP_PORT');
   const logLevel = options.logLevel ?? settings['LOG_LEVEL'] ?? 'warn';
   settings['LOG_LEVEL'] = logLevel;
   const hostLogger: Logger = createLogger('embedded-host', { level: logLevel === 'warn' ? 'info' : logLevel });

@@ -222,7 +222,7 @@ describe('embedded mode', () => {
           pid: stalePid,
           startedAt: '2026-01-01T00:00:00.000Z',
           gatewayUrl: 'https://localhost:8443',
-          services: { identity: { databaseUrl: 'postgres://x:y@127.0.0.1:55400/wallet_identity', settings: {} } },
+          services: { identity: { databaseUrl: 'postgres://x:y@127.0.0.1:15400/wallet_identity', settings: {} } },
         }),
       );
       for (const args of [

@@ -30,7 +30,7 @@ import { waitFor } from '@wallet/testing';
 import { ROUTES, type RouteSpec } from '../../../services/api-gateway/src/http/route-table.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
-// Apart from embedded-host's test (55490/58443/58080), the money flow (55491/58444/58081) and `npm start`.
+// Apart from embedded-host's test (25490/28443/28080), the money flow (25491/28444/28081) and `npm start`.
 // Fixed ports below Linux's ephemeral range (32768-60999): a port in it can be held by a loopback
 // client socket (or its TIME_WAIT) of an earlier suite, and listening on it then fails with EADDRINUSE.
 const ports = { postgresPort: 25492, httpsPort: 28445, httpPort: 28082 };

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startEmbeddedPlatform, type EmbeddedPlatform } from '@wallet/embedded-host';
 import { moneyFlow } from '../src/money-flow.ts';
 
-// Apart from embedded-host's own test (55490, 58443, 58080) and `npm start` (55400, 8443, 8080).
+// Apart from embedded-host's own test (25490, 28443, 28080) and `npm start` (infra/ports.env: 15400, 8443, 8080).
 // Fixed ports below Linux's ephemeral range (32768-60999): a port in it can be held by a loopback
 // client socket (or its TIME_WAIT) of an earlier suite, and listening on it then fails with EADDRINUSE.
 const ports = { postgresPort: 25491, httpsPort: 28444, httpPort: 28081 };

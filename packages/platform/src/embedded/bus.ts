@@ -335,7 +335,7 @@ export class EmbeddedBus {
     cores.set(this, new EmbeddedBusCore(options));
   }
 
-  /** Makes `appId` reachable by `invoke` (e.g. `http://127.0.0.1:41234`). */
+  /** Makes `appId` reachable by `invoke` (e.g. `http://127.0.0.1:<port>`). */
   registerApp(appId: string, baseUrl: string): void {
     busCore(this).registerApp(appId, baseUrl);
   }

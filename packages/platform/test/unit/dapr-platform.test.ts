@@ -47,11 +47,11 @@ describe('daprEnvironment', () => {
     expect(
       daprEnvironment({
         DAPR_HTTP_PORT: '3601',
-        DAPR_GRPC_PORT: '50002',
+        DAPR_GRPC_PORT: '3511',
         DAPR_API_TOKEN: 'a',
         APP_API_TOKEN: '',
       }),
-    ).toEqual({ daprHttpPort: 3601, daprGrpcPort: 50002, daprApiToken: 'a', appApiToken: undefined });
+    ).toEqual({ daprHttpPort: 3601, daprGrpcPort: 3511, daprApiToken: 'a', appApiToken: undefined });
   });
 
   it('refuses a malformed port with a message naming the variable', () => {

@@ -58,7 +58,7 @@ describe('runtime file', () => {
   });
 
   it('finds the dapr-mode platform past a stale embedded file', async () => {
-    await place('embedded', deadPid, 55400);
+    await place('embedded', deadPid, 15400);
     await place('dapr', process.pid, 5432);
     const found = findRunningPlatform({ repoRoot: root, env: {} });
     expect(found.mode).toBe('dapr');
@@ -69,7 +69,7 @@ describe('runtime file', () => {
   });
 
   it('names the stale file, its pid and its mode when nothing runs', async () => {
-    const file = await place('embedded', deadPid, 55400);
+    const file = await place('embedded', deadPid, 15400);
     const error = (() => {
       try {
         findRunningPlatform({ repoRoot: root, env: {} });
@@ -88,7 +88,7 @@ describe('runtime file', () => {
   });
 
   it('asks to choose when both modes run, and WALLET_DATA_DIR chooses', async () => {
-    await place('embedded', process.pid, 55400);
+    await place('embedded', process.pid, 15400);
     await place('dapr', process.pid, 5432);
     expect(() => findRunningPlatform({ repoRoot: root, env: {} })).toThrow(/two platforms are running/);
     const chosen = findRunningPlatform({
