@@ -11,3 +11,5 @@ export * from './shutdown.ts';
 export * from './provision.ts';
 export * from './openapi.ts';
 export * from './dead-letters.ts';
+export * from './load-shed.ts';
+export * from './request-budget.ts';
