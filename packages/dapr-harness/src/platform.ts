@@ -98,6 +98,8 @@ export interface DaprPlatformService {
   /** The service's own base URL (the gateway's is https://localhost:<port>). */
   url: string;
   sidecarUrl: string;
+  /** The service's own process (tests stop and continue it to play a frozen service). */
+  pid: number;
   logFile: string;
   daprdLogFile: string;
 }
@@ -410,6 +412,7 @@ export async function startDaprPlatform(options: DaprPlatformOptions): Promise<D
       appId: s.appId,
       url: spec.url,
       sidecarUrl: sidecars.get(s.appId)!.httpUrl,
+      pid: services.get(s.appId)!.pid,
       logFile: join(logDir, `${s.appId}.log`),
       daprdLogFile: join(logDir, `daprd-${s.appId}.log`),
     };
