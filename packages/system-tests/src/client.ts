@@ -69,13 +69,15 @@ export function gatewayClient(
 ): GatewayClient {
   const timeoutMs = options.timeoutMs ?? 20_000;
   const webhookSecret = options.webhookSecret ?? 'whsec_dev_only';
+  // undici takes the source address as a Client option (`connect.localAddress` is ignored).
   const agent = new Agent({
-    connect: { ca: certificate, ...(options.localAddress ? { localAddress: options.localAddress } : {}) },
+    connect: { ca: certificate },
     connections: 64,
+    ...(options.localAddress ? { localAddress: options.localAddress } : {}),
   });
   // The e-mail is read in a mailbox, not through the user's phone: the dev outbox is polled from an
   // address of its own, so the polling does not eat into the users' own per-IP windows.
-  const mailbox = new Agent({ connect: { ca: certificate, localAddress: freshLoopbackAddress() } });
+  const mailbox = new Agent({ connect: { ca: certificate }, localAddress: freshLoopbackAddress() });
 
   async function call<T = Record<string, unknown>>(
     method: string,
