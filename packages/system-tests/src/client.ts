@@ -54,6 +54,8 @@ export interface ClientOptions {
    * per-IP windows of earlier runs (rate limits, risk's IP velocity) out of this one.
    */
   localAddress?: string;
+  /** Connections to the gateway at most (each carries one request at a time). Default 64. */
+  connections?: number;
 }
 
 /** A random loopback address other than 127.0.0.1. */
@@ -72,7 +74,7 @@ export function gatewayClient(
   // undici takes the source address as a Client option (`connect.localAddress` is ignored).
   const agent = new Agent({
     connect: { ca: certificate },
-    connections: 64,
+    connections: options.connections ?? 64,
     ...(options.localAddress ? { localAddress: options.localAddress } : {}),
   });
   // The e-mail is read in a mailbox, not through the user's phone: the dev outbox is polled from an

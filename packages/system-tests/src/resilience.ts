@@ -278,3 +278,84 @@ export async function riskFrozenMidRun(
     await client.close();
   }
 }
+
+export interface FloodReport {
+  requests: number;
+  ok: number;
+  shed: number;
+  other: Record<string, number>;
+  maxMs: number;
+  shedP99Ms: number;
+  recoveredAfterMs: number;
+}
+
+/**
+ * Overload is shed, not queued: `concurrency` (200) reads at once (more than the gateway's MAX_IN_FLIGHT +
+ * MAX_QUEUED, 96) are answered 200 or 503 `overloaded` with Retry-After, nothing else; nobody waits past
+ * the 5 s budget; once the flood is over, reads are served normally again within seconds. Whether any is
+ * shed depends on how fast the platform drains them (in embedded mode, none needed to be); that the
+ * limits hold is proven in packages/service-kit's load-shed test.
+ */
+export async function floodIsShed(
+  gatewayUrl: string,
+  certificate: string,
+  options: ScenarioOptions & { concurrency?: number } = {},
+): Promise<FloodReport> {
+  const concurrency = options.concurrency ?? 200;
+  const client = gatewayClient(gatewayUrl, certificate, {
+    localAddress: freshLoopbackAddress(),
+    connections: concurrency,
+  });
+  const log = options.log ?? (() => undefined);
+  try {
+    const users = await onboardMany(client, 'flood', 3, 3);
+    const answers = await Promise.all(
+      Array.from({ length: concurrency }, (_, i) => {
+        const user = users[i % users.length]!;
+        return client.call<{ type?: string }>('GET', `/v1/wallets/${user.walletId}`, { token: user.token });
+      }),
+    );
+    const floodEnded = performance.now();
+    const shedAnswers = answers.filter((a) => a.status === 503 && a.body?.type === `${PROBLEM}overloaded`);
+    const report: FloodReport = {
+      requests: answers.length,
+      ok: answers.filter((a) => a.status === 200).length,
+      shed: shedAnswers.length,
+      other: {},
+      maxMs: Math.round(Math.max(...answers.map((a) => a.ms))),
+      shedP99Ms: Math.round(
+        percentile(
+          shedAnswers.map((a) => a.ms),
+          99,
+        ),
+      ),
+      recoveredAfterMs: -1,
+    };
+    const shedSet = new Set(shedAnswers);
+    for (const answer of answers) {
+      if (answer.status === 200 || shedSet.has(answer)) continue;
+      const key = describeAnswer(answer);
+      report.other[key] = (report.other[key] ?? 0) + 1;
+    }
+    for (const answer of shedAnswers) expect(answer.headers.get('retry-after')).toMatch(/^[1-9][0-9]*$/);
+    // Within seconds of the flood: three reads in a row served at once.
+    await waitFor(
+      async () => {
+        for (const user of users) {
+          const answer = await client.call('GET', `/v1/wallets/${user.walletId}`, { token: user.token });
+          if (answer.status !== 200 || answer.ms > 1_000) return undefined;
+        }
+        return true;
+      },
+      { timeoutMs: 5_000, intervalMs: 200, what: 'normal reads after the flood' },
+    );
+    report.recoveredAfterMs = Math.round(performance.now() - floodEnded);
+    log(`flood: ${JSON.stringify(report)}`);
+    expect(report.other, JSON.stringify(report)).toEqual({});
+    expect(report.ok, JSON.stringify(report)).toBeGreaterThan(0);
+    expect(report.maxMs, JSON.stringify(report)).toBeLessThan(5_500);
+    return report;
+  } finally {
+    await client.close();
+  }
+}

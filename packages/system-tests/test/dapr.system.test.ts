@@ -1,6 +1,6 @@
 /**
- * The money flow, and issue 13's resilience scenarios (src/resilience.ts), against the dapr mode: each service its own process beside its own daprd (mTLS via
- * sentry, access policies, API tokens both ways), started by the code `npm run start:dapr` runs, once
+ * The money flow, and issue 13's resilience scenarios (src/resilience.ts), against the dapr mode:
+ * each service its own process beside its own daprd (mTLS via sentry, access policies, API tokens both ways), started by the code `npm run start:dapr` runs, once
  * per broker: `PUBSUB=rabbitmq|kafka` runs one, unset runs both, one after the other (the platforms
  * share app ids, and mDNS and the consumer groups would mix two at once).
  *
@@ -25,7 +25,12 @@ import type { DaprPlatform, PubsubKind } from '@wallet/dapr-harness';
 import { generateDaprDevSecrets } from '@wallet/embedded-host/secrets';
 import { infraEnv } from '@wallet/testing';
 import { moneyFlow } from '../src/money-flow.ts';
-import { burstOfSmallTransfers, refusalsDoNotStopOthers, riskFrozenMidRun } from '../src/resilience.ts';
+import {
+  burstOfSmallTransfers,
+  floodIsShed,
+  refusalsDoNotStopOthers,
+  riskFrozenMidRun,
+} from '../src/resilience.ts';
 
 const brokers: readonly PubsubKind[] = process.env['PUBSUB']
   ? [parsePubsub(process.env['PUBSUB'])]
@@ -37,6 +42,7 @@ const FLOW_TIMEOUT_MS = 45_000;
 const STOP_TIMEOUT_MS = 30_000;
 /** Issue 13's scenarios (src/resilience.ts): onboarding included. */
 const REFUSALS_TIMEOUT_MS = 45_000;
+const FLOOD_TIMEOUT_MS = 45_000;
 const FROZEN_RISK_TIMEOUT_MS = 60_000;
 const BURST_TIMEOUT_MS = 90_000;
 
@@ -112,6 +118,12 @@ for (const pubsub of brokers) {
       "one user's 20 refused transfers (422, 403, 404) leave another user's transfer 201 at once",
       () => watched((running) => refusalsDoNotStopOthers(running.gatewayUrl, running.certificate)),
       REFUSALS_TIMEOUT_MS,
+    );
+
+    it(
+      '200 reads at once: served or shed early with 503 overloaded + Retry-After, none past the budget, normal right after',
+      () => watched((running) => floodIsShed(running.gatewayUrl, running.certificate, { log })),
+      FLOOD_TIMEOUT_MS,
     );
 
     it(

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startEmbeddedPlatform, type EmbeddedPlatform } from '@wallet/embedded-host';
 import { moneyFlow } from '../src/money-flow.ts';
-import { burstOfSmallTransfers, refusalsDoNotStopOthers } from '../src/resilience.ts';
+import { burstOfSmallTransfers, floodIsShed, refusalsDoNotStopOthers } from '../src/resilience.ts';
 
 // Apart from embedded-host's own test (55490, 58443, 58080) and `npm start` (55400, 8443, 8080).
 // Fixed ports below Linux's ephemeral range (32768-60999): a port in it can be held by a loopback
@@ -40,6 +40,12 @@ describe('system (embedded): money moves through the gateway', () => {
   // (SIGSTOP): the dapr runs prove it; here all five services share one process.
   it("one user's 20 refused transfers (422, 403, 404) leave another user's transfer 201 at once", async () => {
     await refusalsDoNotStopOthers(platform!.gatewayUrl, platform!.certificate);
+  }, 45_000);
+
+  it('200 reads at once: served or shed early with 503 overloaded + Retry-After, none past the budget, normal right after', async () => {
+    await floodIsShed(platform!.gatewayUrl, platform!.certificate, {
+      log: (line) => console.info(`[embedded] ${line}`),
+    });
   }, 45_000);
 
   it('40 users x 8 transfers of 1.00 to a friend, 8 in flight: no 5xx, at least 95 % accepted', async () => {
