@@ -39,6 +39,10 @@ export const ProblemType = {
   codeUnavailable: `${PROBLEM_BASE}code-unavailable`,
   tokenReused: `${PROBLEM_BASE}token-reused`,
   dependencyUnavailable: `${PROBLEM_BASE}dependency-unavailable`,
+  /** The service is at its limit of work in flight and refused this request early (503, Retry-After). */
+  overloaded: `${PROBLEM_BASE}overloaded`,
+  /** Risk did not answer and the amount is at or above what may proceed without it (503, Retry-After). */
+  riskUnavailable: `${PROBLEM_BASE}risk-unavailable`,
   notReady: `${PROBLEM_BASE}not-ready`,
   internal: `${PROBLEM_BASE}internal`,
 } as const;

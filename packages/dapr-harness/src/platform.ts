@@ -120,6 +120,8 @@ export interface DaprPlatformService {
   /** The service's own base URL (the gateway's is https://localhost:<port>). */
   url: string;
   sidecarUrl: string;
+  /** The service's own process (tests stop and continue it to play a frozen service). */
+  pid: number;
   logFile: string;
   daprdLogFile: string;
   /** The environment the service process was given (start:dapr's runtime file takes identity's settings from it). */
@@ -442,6 +444,7 @@ export async function startDaprPlatform(options: DaprPlatformOptions): Promise<D
       appId: s.appId,
       url: spec.url,
       sidecarUrl: sidecars.get(s.appId)!.httpUrl,
+      pid: services.get(s.appId)!.pid,
       logFile: join(logDir, `${s.appId}.log`),
       daprdLogFile: join(logDir, `daprd-${s.appId}.log`),
       env: serviceEnvs.get(s.appId)!,

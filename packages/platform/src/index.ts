@@ -9,3 +9,12 @@ export type { PlatformLogger } from './logger.ts';
 export * from './embedded/index.ts';
 export * from './dapr/index.ts';
 export * from './messaging/index.ts';
+export {
+  DEADLINE_HEADER,
+  MAX_PROPAGATED_BUDGET_MS,
+  parseDeadlineHeader,
+  remainingBudgetMs,
+  runWithDeadline,
+} from './resilience/deadline.ts';
+export { createInvokePolicy, isDeliberateUnavailable, isFailureAnswer } from './resilience/invoke-policy.ts';
+export type { InvokePolicy, InvokePolicyOptions, RawInvoke } from './resilience/invoke-policy.ts';

@@ -14,7 +14,10 @@ export interface InvokeRequest {
   path: string;
   body?: unknown;
   headers?: Record<string, string>;
-  /** Per-call timeout; defaults to the transport's. */
+  /**
+   * Per-call timeout; defaults to the transport's. Inside a request (see `runWithDeadline`) it is
+   * capped by what is left of that request's time budget.
+   */
   timeoutMs?: number;
 }
 
@@ -26,21 +29,27 @@ export interface InvokeResponse {
   body: unknown;
 }
 
-/** Thrown when the target cannot be reached at all (no answer, timeout, sidecar down). */
+/**
+ * Thrown when the target gave no answer: the call timed out (or the caller's budget was spent before
+ * it could be made), the target could not be reached, or its circuit breaker is open after repeated
+ * failures (then the call was not made at all; `retryAfterMs` says when a probe will be let through).
+ */
 export class InvocationError extends Error {
   override name = 'InvocationError';
   readonly appId: string;
-  readonly reason: 'timeout' | 'unreachable';
+  readonly reason: 'timeout' | 'unreachable' | 'circuit-open';
+  readonly retryAfterMs: number | undefined;
   // Plain fields, not parameter properties: Node's type stripping only accepts erasable syntax.
   constructor(
     message: string,
     appId: string,
-    reason: 'timeout' | 'unreachable',
-    options?: { cause?: unknown },
+    reason: 'timeout' | 'unreachable' | 'circuit-open',
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.appId = appId;
     this.reason = reason;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }
 

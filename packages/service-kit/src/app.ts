@@ -1,7 +1,8 @@
 /**
  * Builds a service's Express app (no listening, no globals) so tests can mount it: helmet, request
- * ids, pino-http, RED metrics, `/healthz`, `/readyz`, `/metrics`, the sidecar's app-token check, JSON
- * parsing, the service's routes, then problem+json for 404s and errors.
+ * ids, pino-http, RED metrics, `/healthz`, `/readyz`, `/metrics`, the sidecar's app-token check, the
+ * sidecar's delivery routes, load shedding (bounded work in flight), JSON parsing, the request's time
+ * budget, the service's routes, then problem+json for 404s and errors.
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type Express, type RequestHandler, type Router } from 'express';
@@ -12,6 +13,13 @@ import { HttpProblem, notFoundHandler, problemErrorHandler, sendProblem } from '
 import type { Logger } from './logger.ts';
 import { metricsMiddleware, type ServiceMetrics } from './metrics.ts';
 import { checkReadiness, type ReadinessCheck } from './readiness.ts';
+import { createLoadShedder } from './load-shed.ts';
+import {
+  remainingRequestBudgetMs,
+  requestDeadline,
+  stampArrival,
+  type RequestBudgetOptions,
+} from './request-budget.ts';
 
 export interface ServiceAppOptions {
   service: string;
@@ -33,6 +41,10 @@ export interface ServiceAppOptions {
   bodyParsers?: RequestHandler[];
   /** Express `trust proxy` (only the gateway behind an ingress sets it). */
   trustProxy?: boolean | string | string[];
+  /** Each request's time budget (see request-budget.ts). Default 5 s, caller's deadline trusted. */
+  requestBudget?: RequestBudgetOptions;
+  /** Bounded work in flight (see load-shed.ts). Default 32 in flight, 64 queued, 1 s wait at most. */
+  loadShed?: { maxInFlight: number; maxQueued: number; maxQueueWaitMs: number };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -70,6 +82,14 @@ function appTokenCheck(expected: string): RequestHandler {
 
 export function createServiceApp(options: ServiceAppOptions): Express {
   const app = express();
+  const budget = options.requestBudget ?? { budgetMs: 5_000, trustCallerDeadline: true };
+  const limits = options.loadShed ?? { maxInFlight: 32, maxQueued: 64, maxQueueWaitMs: 1_000 };
+  const shedder = createLoadShedder({
+    ...limits,
+    remainingBudgetMs: (req) => remainingRequestBudgetMs(req, budget),
+    metrics: { shed: options.metrics.httpShed, inFlight: options.metrics.httpInFlight, queued: options.metrics.httpQueued },
+  });
+  app.use(stampArrival);
   app.disable('x-powered-by');
   app.set('trust proxy', options.trustProxy ?? false);
   app.use(helmet());
@@ -119,9 +139,13 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   });
 
   if (options.appApiToken) app.use(appTokenCheck(options.appApiToken));
+  // Deliveries from the sidecar are not shed: the broker bounds them, and a 503 would dead-letter them.
   for (const router of options.sidecarRouters ?? []) app.use(router);
+  // Shed before parsing a body: a refused request should cost next to nothing.
+  app.use(shedder.middleware);
   if (options.bodyParsers) app.use(...options.bodyParsers);
   else app.use(express.json({ limit: options.bodyLimit ?? '64kb', strict: true }));
+  app.use(requestDeadline(budget));
   options.routes(app);
   app.use(notFoundHandler);
   app.use(problemErrorHandler);

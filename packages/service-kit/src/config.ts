@@ -52,6 +52,16 @@ export const runtimeEnvSchema = z.object({
   INTERNAL_JWT_PRIVATE_JWK: optionalString,
   OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.string().url().optional()),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  /**
+   * A request's time budget: from arrival at the gateway, or the smaller of this and what the caller
+   * handed down in `x-deadline-ms`. Every call the request makes is capped by what is left of it.
+   */
+  REQUEST_BUDGET_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  /** Requests served at once; beyond it they queue (MAX_QUEUED, MAX_QUEUE_WAIT_MS) or get 503 overloaded. */
+  MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(32),
+  MAX_QUEUED: z.coerce.number().int().min(0).max(100_000).default(64),
+  /** The longest a request waits for a place (never more than half of its remaining budget). */
+  MAX_QUEUE_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
 });
 
 export type RuntimeEnv = z.infer<typeof runtimeEnvSchema>;

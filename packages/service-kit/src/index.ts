@@ -12,3 +12,5 @@ export * from './provision.ts';
 export * from './openapi.ts';
 export * from './dead-letters.ts';
 export * from './runtime-file.ts';
+export * from './load-shed.ts';
+export * from './request-budget.ts';

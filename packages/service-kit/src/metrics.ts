@@ -1,11 +1,15 @@
 /** Prometheus metrics: one registry per service, with the HTTP RED metrics every service exposes. */
 import type { RequestHandler } from 'express';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface ServiceMetrics {
   registry: Registry;
   httpRequests: Counter<'method' | 'route' | 'status'>;
   httpDuration: Histogram<'method' | 'route' | 'status'>;
+  /** Requests refused by load shedding (503 overloaded), by why. */
+  httpShed: Counter<'reason'>;
+  httpInFlight: Gauge;
+  httpQueued: Gauge;
 }
 
 export function createMetrics(service: string, { defaultMetrics = true } = {}): ServiceMetrics {
@@ -25,7 +29,23 @@ export function createMetrics(service: string, { defaultMetrics = true } = {}): 
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  return { registry, httpRequests, httpDuration };
+  const httpShed = new Counter({
+    name: 'http_requests_shed_total',
+    help: 'Requests answered 503 overloaded at once (queue full) or after waiting (queue wait).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const httpInFlight = new Gauge({
+    name: 'http_requests_in_flight',
+    help: 'Requests being served now (bounded by MAX_IN_FLIGHT).',
+    registers: [registry],
+  });
+  const httpQueued = new Gauge({
+    name: 'http_requests_queued',
+    help: 'Requests waiting for a place (bounded by MAX_QUEUED).',
+    registers: [registry],
+  });
+  return { registry, httpRequests, httpDuration, httpShed, httpInFlight, httpQueued };
 }
 
 /** Records every request under its route template (never the raw path: ids would explode cardinality). */

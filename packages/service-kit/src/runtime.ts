@@ -74,6 +74,11 @@ export interface ServiceModule<DB, C extends RuntimeEnv> {
   migrations: Record<string, Migration>;
   /** Issuers whose internal tokens this app accepts (usually just the gateway). */
   allowedCallers: readonly AppId[];
+  /**
+   * The public edge (the gateway): it decides each request's time budget itself and ignores an
+   * inbound `x-deadline-ms`; services behind it take their caller's.
+   */
+  edge?: boolean;
   /** Service-specific production checks (secrets, public URLs). */
   productionGuard?(config: C): Omit<ProductionGuardInput, 'env'>;
   create(ctx: ServiceContext<DB, C>): Promise<ServiceParts>;
@@ -194,6 +199,12 @@ export function buildServiceApp<DB, C extends RuntimeEnv>(
     ...(parts.bodyLimit ? { bodyLimit: parts.bodyLimit } : {}),
     ...(parts.bodyParsers ? { bodyParsers: parts.bodyParsers } : {}),
     ...(parts.trustProxy !== undefined ? { trustProxy: parts.trustProxy } : {}),
+    requestBudget: { budgetMs: context.config.REQUEST_BUDGET_MS, trustCallerDeadline: module.edge !== true },
+    loadShed: {
+      maxInFlight: context.config.MAX_IN_FLIGHT,
+      maxQueued: context.config.MAX_QUEUED,
+      maxQueueWaitMs: context.config.MAX_QUEUE_WAIT_MS,
+    },
   });
 }
 

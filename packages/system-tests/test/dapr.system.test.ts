@@ -1,6 +1,6 @@
 /**
- * The money flow against the dapr mode: each service its own process beside its own daprd (mTLS via
- * sentry, access policies, API tokens both ways), started by the code `npm run start:dapr` runs, once
+ * The money flow, and issue 13's resilience scenarios (src/resilience.ts), against the dapr mode:
+ * each service its own process beside its own daprd (mTLS via sentry, access policies, API tokens both ways), started by the code `npm run start:dapr` runs, once
  * per broker: `PUBSUB=rabbitmq|kafka` runs one, unset runs both, one after the other (the platforms
  * share app ids, and mDNS and the consumer groups would mix two at once).
  *
@@ -25,6 +25,12 @@ import type { DaprPlatform, PubsubKind } from '@wallet/dapr-harness';
 import { generateDaprDevSecrets } from '@wallet/embedded-host/secrets';
 import { infraEnv } from '@wallet/testing';
 import { moneyFlow } from '../src/money-flow.ts';
+import {
+  burstOfSmallTransfers,
+  floodIsShed,
+  refusalsDoNotStopOthers,
+  riskFrozenMidRun,
+} from '../src/resilience.ts';
 
 const brokers: readonly PubsubKind[] = process.env['PUBSUB']
   ? [parsePubsub(process.env['PUBSUB'])]
@@ -34,6 +40,11 @@ const brokers: readonly PubsubKind[] = process.env['PUBSUB']
 const START_TIMEOUT_MS = 60_000;
 const FLOW_TIMEOUT_MS = 45_000;
 const STOP_TIMEOUT_MS = 30_000;
+/** Issue 13's scenarios (src/resilience.ts): onboarding included. */
+const REFUSALS_TIMEOUT_MS = 45_000;
+const FLOOD_TIMEOUT_MS = 45_000;
+const FROZEN_RISK_TIMEOUT_MS = 60_000;
+const BURST_TIMEOUT_MS = 90_000;
 
 function infrastructure(pubsub: PubsubKind): string | undefined {
   const daprdBin = infraEnv('DAPRD_BIN');
@@ -89,6 +100,54 @@ for (const pubsub of brokers) {
         await Promise.race([moneyFlow(running.gatewayUrl, running.certificate, { timeoutMs: 20_000 }), died]);
       },
       FLOW_TIMEOUT_MS,
+    );
+
+    /** Runs a scenario, failing at once if a service or sidecar dies meanwhile. */
+    const watched = async <T>(scenario: (running: DaprPlatform) => Promise<T>): Promise<T> => {
+      const running = platform!;
+      const died = running.unexpectedExit.then((dead): never => {
+        throw new Error(
+          `${dead.name} ${describeExit(dead.exit)} during the test; last output:\n${dead.tail}`,
+        );
+      });
+      return Promise.race([scenario(running), died]);
+    };
+    const log = (line: string): void => console.info(`[${pubsub}] ${line}`);
+
+    it(
+      "one user's 20 refused transfers (422, 403, 404) leave another user's transfer 201 at once",
+      () => watched((running) => refusalsDoNotStopOthers(running.gatewayUrl, running.certificate)),
+      REFUSALS_TIMEOUT_MS,
+    );
+
+    it(
+      '200 reads at once: served or shed early with 503 overloaded + Retry-After, none past the budget, normal right after',
+      () => watched((running) => floodIsShed(running.gatewayUrl, running.certificate, { log })),
+      FLOOD_TIMEOUT_MS,
+    );
+
+    it(
+      'risk stopped (SIGSTOP) for 10 s: small transfers go through, larger ones are refused, the rest answers; normal within 5 s of SIGCONT',
+      () =>
+        watched((running) => {
+          const risk = running.services.find((s) => s.appId === 'risk')!;
+          return riskFrozenMidRun(
+            running.gatewayUrl,
+            running.certificate,
+            {
+              freeze: () => void process.kill(risk.pid, 'SIGSTOP'),
+              thaw: () => void process.kill(risk.pid, 'SIGCONT'),
+            },
+            { log },
+          );
+        }),
+      FROZEN_RISK_TIMEOUT_MS,
+    );
+
+    it(
+      '40 users x 8 transfers of 1.00 to a friend, 8 in flight: no 5xx, at least 95 % accepted',
+      () => watched((running) => burstOfSmallTransfers(running.gatewayUrl, running.certificate, { log })),
+      BURST_TIMEOUT_MS,
     );
   });
 }

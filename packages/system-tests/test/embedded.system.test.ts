@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startEmbeddedPlatform, type EmbeddedPlatform } from '@wallet/embedded-host';
 import { moneyFlow } from '../src/money-flow.ts';
+import { burstOfSmallTransfers, floodIsShed, refusalsDoNotStopOthers } from '../src/resilience.ts';
 
 // Apart from embedded-host's own test (25490, 28443, 28080) and `npm start` (infra/ports.env: 15400, 8443, 8080).
 // Fixed ports below Linux's ephemeral range (32768-60999): a port in it can be held by a loopback
@@ -34,4 +35,22 @@ describe('system (embedded): money moves through the gateway', () => {
   it('registers, funds, transfers idempotently, asks for step-up and notifies the payee', async () => {
     await moneyFlow(platform!.gatewayUrl, platform!.certificate);
   });
+
+  // Issue 13's scenarios (src/resilience.ts). Risk frozen mid-run needs risk in a process of its own
+  // (SIGSTOP): the dapr runs prove it; here all five services share one process.
+  it("one user's 20 refused transfers (422, 403, 404) leave another user's transfer 201 at once", async () => {
+    await refusalsDoNotStopOthers(platform!.gatewayUrl, platform!.certificate);
+  }, 45_000);
+
+  it('200 reads at once: served or shed early with 503 overloaded + Retry-After, none past the budget, normal right after', async () => {
+    await floodIsShed(platform!.gatewayUrl, platform!.certificate, {
+      log: (line) => console.info(`[embedded] ${line}`),
+    });
+  }, 45_000);
+
+  it('40 users x 8 transfers of 1.00 to a friend, 8 in flight: no 5xx, at least 95 % accepted', async () => {
+    await burstOfSmallTransfers(platform!.gatewayUrl, platform!.certificate, {
+      log: (line) => console.info(`[embedded] ${line}`),
+    });
+  }, 90_000);
 });

@@ -42,6 +42,8 @@ export const service: ServiceModule<GatewayDatabase, Config> = {
   configSchema,
   migrations,
   allowedCallers: [],
+  // The public edge: it decides each request's time budget (REQUEST_BUDGET_MS) and ignores x-deadline-ms.
+  edge: true,
   productionGuard(config) {
     return {
       secrets: {

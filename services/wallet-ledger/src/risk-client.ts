@@ -1,7 +1,14 @@
 /**
  * Asks the risk service (`POST /assessments` through the platform port) about a movement. Never
- * throws for risk's sake: silence, a timeout, a 5xx or an answer off the contract all become
- * `unavailable`, and the risk policy decides whether to fail open or closed.
+ * throws for risk's sake: silence, a timeout, a 5xx (risk's own "not within my budget" 503 included),
+ * an open circuit breaker or an answer off the contract all become `unavailable`, and the risk policy
+ * decides whether to fail open or closed (`RISK_FAIL_OPEN_BELOW`).
+ *
+ * One attempt, never retried: the answer is needed now or not at all, and a risk service that sheds
+ * load must not get the same work twice. The call's timeout is `RISK_TIMEOUT_MS`, capped by what is
+ * left of the transfer's own time budget (the platform's invoke policy), and risk is told that
+ * remainder in `x-deadline-ms`. After 5 consecutive timeouts or failures the ledger's breaker for risk
+ * opens for 3 s: transfers then skip the wait and go straight to the fail-open/closed decision.
  */
 import { InvocationError, type Platform } from '@wallet/platform';
 import type { InternalClaims } from '@wallet/contracts';

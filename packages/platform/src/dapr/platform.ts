@@ -17,6 +17,7 @@ import {
   toInvocationError,
 } from '../internal/http.ts';
 import { assertPublishable, DEFAULT_PUBSUB_NAME } from '../internal/envelope.ts';
+import { createInvokePolicy, type InvokePolicyOptions } from '../resilience/invoke-policy.ts';
 import type { PlatformLogger } from '../logger.ts';
 import { EtagMismatchError, InvocationError } from '../port.ts';
 import type {
@@ -49,6 +50,8 @@ export interface DaprPlatformOptions {
   pubsubName?: string;
   /** Dapr state store component name. Default `statestore`. */
   stateStoreName?: string;
+  /** Time budget, circuit breaker and retry of `invoke` (see `resilience/invoke-policy.ts`). */
+  invokePolicy?: InvokePolicyOptions;
 }
 
 export interface DaprSubscription {
@@ -152,6 +155,7 @@ export function createDaprPlatform(options: DaprPlatformOptions): DaprPlatform {
     logger: { level: LogLevel.Warn, service: sdkLogger(logger) },
   });
   const own: DaprPlatformInternals = { logger, byTopic: new Map(), announced: false };
+  const invokePolicy = createInvokePolicy(appId, logger, timeoutMs, options.invokePolicy);
   let closed = false;
 
   const ensureOpen = (): void => {
@@ -255,6 +259,35 @@ export function createDaprPlatform(options: DaprPlatformOptions): DaprPlatform {
     },
   };
 
+  /** One call through the sidecar, no policy: the callee's answer, or InvocationError when there is none. */
+  const invokeThroughSidecar = async (request: InvokeRequest, callTimeoutMs: number): Promise<InvokeResponse> => {
+    const { headers, body } = encodeInvokeRequest(request, ['dapr-api-token']);
+    if (options.daprApiToken !== undefined) headers.set('dapr-api-token', options.daprApiToken);
+    let answer: InvokeResponse;
+    try {
+      const response = await fetch(
+        `${sidecarUrl}/v1.0/invoke/${encodeURIComponent(request.appId)}/method${request.path}`,
+        {
+          method: request.method,
+          headers,
+          ...(body === undefined ? {} : { body }),
+          redirect: 'manual',
+          signal: AbortSignal.timeout(callTimeoutMs),
+        },
+      );
+      answer = await readInvokeResponse(response);
+    } catch (error) {
+      throw toInvocationError(error, request.appId, callTimeoutMs);
+    }
+    // daprd answers for the callee only when it could not reach it; anything else is the callee's own answer.
+    const daprError = answer.status >= 500 ? daprErrorOf(answer.body) : undefined;
+    if (daprError?.errorCode === 'ERR_DIRECT_INVOKE') {
+      const reason = /deadline exceeded|timeout/i.test(daprError.message) ? 'timeout' : 'unreachable';
+      throw new InvocationError(`invoke ${request.appId}: ${daprError.message}`, request.appId, reason);
+    }
+    return answer;
+  };
+
   const platform: DaprPlatform = {
     transport: 'dapr',
     appId,
@@ -308,32 +341,7 @@ export function createDaprPlatform(options: DaprPlatformOptions): DaprPlatform {
     async invoke(request: InvokeRequest): Promise<InvokeResponse> {
       ensureOpen();
       assertInvokePath(request);
-      const { headers, body } = encodeInvokeRequest(request, ['dapr-api-token']);
-      if (options.daprApiToken !== undefined) headers.set('dapr-api-token', options.daprApiToken);
-      const callTimeoutMs = request.timeoutMs ?? timeoutMs;
-      let answer: InvokeResponse;
-      try {
-        const response = await fetch(
-          `${sidecarUrl}/v1.0/invoke/${encodeURIComponent(request.appId)}/method${request.path}`,
-          {
-            method: request.method,
-            headers,
-            ...(body === undefined ? {} : { body }),
-            redirect: 'manual',
-            signal: AbortSignal.timeout(callTimeoutMs),
-          },
-        );
-        answer = await readInvokeResponse(response);
-      } catch (error) {
-        throw toInvocationError(error, request.appId, callTimeoutMs);
-      }
-      // daprd answers for the callee only when it could not reach it; anything else is the callee's own answer.
-      const daprError = answer.status >= 500 ? daprErrorOf(answer.body) : undefined;
-      if (daprError?.errorCode === 'ERR_DIRECT_INVOKE') {
-        const reason = /deadline exceeded|timeout/i.test(daprError.message) ? 'timeout' : 'unreachable';
-        throw new InvocationError(`invoke ${request.appId}: ${daprError.message}`, request.appId, reason);
-      }
-      return answer;
+      return invokePolicy.invoke(request, invokeThroughSidecar);
     },
 
     async ready(): Promise<boolean> {

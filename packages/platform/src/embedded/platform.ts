@@ -10,6 +10,7 @@ import {
   toInvocationError,
 } from '../internal/http.ts';
 import { assertPublishable, buildCloudEvent } from '../internal/envelope.ts';
+import { createInvokePolicy, type InvokePolicyOptions } from '../resilience/invoke-policy.ts';
 import type { PlatformLogger } from '../logger.ts';
 import { EtagMismatchError, InvocationError } from '../port.ts';
 import type {
@@ -35,6 +36,8 @@ export interface EmbeddedPlatformOptions {
   retry?: Partial<EmbeddedRetryPolicy>;
   /** Default invocation timeout (per call: `InvokeRequest.timeoutMs`). Default 10 s. */
   invokeTimeoutMs?: number;
+  /** Time budget, circuit breaker and retry of `invoke`, as on the Dapr transport. */
+  invokePolicy?: InvokePolicyOptions;
 }
 
 export const DEFAULT_EMBEDDED_RETRY: EmbeddedRetryPolicy = {
@@ -59,6 +62,7 @@ export function createEmbeddedPlatform(options: EmbeddedPlatformOptions): Platfo
   const core = busCore(bus);
   const retry = resolveRetry(appId, options.retry);
   const invokeTimeoutMs = options.invokeTimeoutMs ?? 10_000;
+  const invokePolicy = createInvokePolicy(appId, logger, invokeTimeoutMs, options.invokePolicy);
   const owner = Symbol(appId);
   const unsubscribers: (() => void)[] = [];
   let closed = false;
@@ -158,30 +162,31 @@ export function createEmbeddedPlatform(options: EmbeddedPlatformOptions): Platfo
     async invoke(request: InvokeRequest): Promise<InvokeResponse> {
       ensureOpen();
       assertInvokePath(request);
-      const baseUrl = core.resolveApp(request.appId);
-      if (baseUrl === undefined) {
-        throw new InvocationError(
-          `invoke ${request.appId}: no such app on the embedded bus`,
-          request.appId,
-          'unreachable',
-        );
-      }
-      const { headers, body } = encodeInvokeRequest(request, ['dapr-api-token', 'dapr-caller-app-id']);
-      // daprd tells the callee who called; keep the embedded mode honest about it too.
-      headers.set('dapr-caller-app-id', appId);
-      const timeoutMs = request.timeoutMs ?? invokeTimeoutMs;
-      try {
-        const response = await fetch(`${baseUrl}${request.path}`, {
-          method: request.method,
-          headers,
-          ...(body === undefined ? {} : { body }),
-          redirect: 'manual',
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        return await readInvokeResponse(response);
-      } catch (error) {
-        throw toInvocationError(error, request.appId, timeoutMs);
-      }
+      return invokePolicy.invoke(request, async (call, timeoutMs) => {
+        const baseUrl = core.resolveApp(call.appId);
+        if (baseUrl === undefined) {
+          throw new InvocationError(
+            `invoke ${call.appId}: no such app on the embedded bus`,
+            call.appId,
+            'unreachable',
+          );
+        }
+        const { headers, body } = encodeInvokeRequest(call, ['dapr-api-token', 'dapr-caller-app-id']);
+        // daprd tells the callee who called; keep the embedded mode honest about it too.
+        headers.set('dapr-caller-app-id', appId);
+        try {
+          const response = await fetch(`${baseUrl}${call.path}`, {
+            method: call.method,
+            headers,
+            ...(body === undefined ? {} : { body }),
+            redirect: 'manual',
+            signal: AbortSignal.timeout(timeoutMs),
+          });
+          return await readInvokeResponse(response);
+        } catch (error) {
+          throw toInvocationError(error, call.appId, timeoutMs);
+        }
+      });
     },
 
     ready(): Promise<boolean> {

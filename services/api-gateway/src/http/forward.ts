@@ -1,7 +1,9 @@
 /**
  * Forwarding to a service through the platform port (Dapr service invocation in the dapr modes): a
  * freshly minted internal token per call, the request headers the services need, and the callee's
- * answer relayed intact (status, problem+json, Idempotent-Replayed and friends), plus X-Upstream-App.
+ * answer relayed intact (status, problem+json, Idempotent-Replayed, Retry-After of a service shedding
+ * load), plus X-Upstream-App. Each call's timeout is capped by the request's time budget and that
+ * budget travels on in `x-deadline-ms` (the platform's invoke policy, see packages/platform).
  */
 import type { Request, Response } from 'express';
 import { INTERNAL_TOKEN_HEADER, ProblemType, type AppId } from '@wallet/contracts';
@@ -38,6 +40,29 @@ export const UPSTREAM_HEADER = 'X-Upstream-App';
 /** The request id pino-http assigned (the inbound X-Request-Id when well-formed, else a UUID). */
 export function requestIdOf(req: Request): string {
   return typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : '';
+}
+
+/**
+ * What the client gets when a service gave no answer: 504 when the request's time budget ran out
+ * waiting, 503 when the service could not be reached or its circuit breaker is open (then
+ * `Retry-After` says when it will be tried again). Never 429: that is for rate limits only.
+ */
+export function upstreamProblem(appId: string, error: InvocationError): HttpProblem {
+  const retryAfterSeconds =
+    error.retryAfterMs !== undefined ? Math.max(1, Math.ceil(error.retryAfterMs / 1000)) : 2;
+  const detail =
+    error.reason === 'circuit-open'
+      ? `The ${appId} service is failing; it is not being called for a few seconds. Try again after Retry-After.`
+      : error.reason === 'timeout'
+        ? `The ${appId} service did not answer within this request's time budget. Try again shortly.`
+        : `The ${appId} service could not be reached. Try again shortly.`;
+  return new HttpProblem({
+    status: error.reason === 'timeout' ? 504 : 503,
+    type: ProblemType.dependencyUnavailable,
+    title: 'Dependency unavailable',
+    detail,
+    headers: { [UPSTREAM_HEADER]: appId, 'Retry-After': String(retryAfterSeconds) },
+  });
 }
 
 export interface ForwardRequest {
@@ -80,13 +105,7 @@ export function createForwarder(options: {
       } catch (error) {
         if (error instanceof InvocationError) {
           req.log.warn({ upstream: forward.appId, reason: error.reason }, 'upstream unavailable');
-          throw new HttpProblem({
-            status: error.reason === 'timeout' ? 504 : 503,
-            type: ProblemType.dependencyUnavailable,
-            title: 'Dependency unavailable',
-            detail: `The ${forward.appId} service did not answer. Try again shortly.`,
-            headers: { [UPSTREAM_HEADER]: forward.appId, 'Retry-After': '2' },
-          });
+          throw upstreamProblem(forward.appId, error);
         }
         throw error;
       }

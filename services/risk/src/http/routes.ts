@@ -16,7 +16,7 @@ import {
 } from '@wallet/service-kit';
 import { ProblemType } from '@wallet/contracts';
 import { runAssessment, type AssessmentDeps } from '../application/assess.ts';
-import { BudgetExceededError, withinBudget } from '../application/budget.ts';
+import { assessmentBudgetMs, BudgetExceededError, withinBudget } from '../application/budget.ts';
 import type { ActiveRules, RuleCache } from '../application/rule-cache.ts';
 import { closeFlag, findAssessment, listFlags } from '../db/assessments-repository.ts';
 import { listRuleChanges, saveOverrides, StaleRuleVersionError } from '../db/rules-repository.ts';
@@ -98,7 +98,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     try {
       const result = await withinBudget(
         runAssessment(deps.assessment, facts, { issuer: caller.iss, traceparent: req.get('traceparent') }),
-        deps.budgetMs,
+        assessmentBudgetMs(deps.budgetMs),
       );
       const { flagId: _flagId, ...answer } = result;
       res.json(answer);
@@ -109,9 +109,14 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
         error instanceof VelocityStoreError
       ) {
         req.log.warn({ err: error }, 'assessment not answered');
-        throw problems.dependencyUnavailable(
-          'The risk assessment could not be completed in time; apply your failure policy.',
-        );
+        // Retry-After marks a deliberate answer: callers neither retry it nor count it against risk.
+        throw new HttpProblem({
+          status: 503,
+          type: ProblemType.dependencyUnavailable,
+          title: 'Dependency unavailable',
+          detail: 'The risk assessment could not be completed in time; apply your failure policy.',
+          headers: { 'Retry-After': '1' },
+        });
       }
       throw error;
     }

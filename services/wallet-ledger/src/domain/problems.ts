@@ -66,8 +66,8 @@ export const ledgerProblems = {
   riskUnavailable: () =>
     new HttpProblem({
       status: 503,
-      type: ProblemType.dependencyUnavailable,
-      title: 'Dependency unavailable',
+      type: ProblemType.riskUnavailable,
+      title: 'Risk assessment unavailable',
       detail:
         'The risk assessment did not answer in time; this amount cannot proceed without it. Retry later.',
       headers: { 'Retry-After': '5' },

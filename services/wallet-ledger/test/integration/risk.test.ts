@@ -105,7 +105,7 @@ describe.skipIf(!adminUrl)('risk before a transfer', () => {
     const headers = idem();
     const res = await send('5000', {}, headers);
     expect(res.status).toBe(503);
-    expect(res.body.type).toBe(ProblemType.dependencyUnavailable);
+    expect(res.body.type).toBe(ProblemType.riskUnavailable);
     ledger.risk.mode = 'error';
     expect((await send('5000', {}, headers)).status).toBe(503);
     ledger.risk.mode = 'allow';
