@@ -5,17 +5,12 @@ import { numericCode } from '../domain/codes.ts';
 import { checkPasswordPolicy } from '../domain/password-policy.ts';
 import type { CodePurpose } from '../db/schema.ts';
 import {
-  accountKey,
-  admitAttempt,
   amrWith,
-  clearThrottle,
   consumeSecondFactor,
   emit,
-  failSignIn,
   identityProblems,
   insertRefreshToken,
   opaqueToken,
-  releaseAttempt,
   openSession,
   revokeSessions,
   sha256Hex,
@@ -24,6 +19,8 @@ import {
   type SessionTokens,
   type Trx,
 } from './context.ts';
+import { admitSignInAttempt, completeSignIn, failSignIn, releaseSignInAttempt } from './sign-in-throttle.ts';
+import type { BackgroundTasks } from './background-tasks.ts';
 
 const VERIFICATION_DIGITS = 6;
 const RECOVERY_DIGITS = 8;
@@ -177,8 +174,7 @@ export async function login(
   input: { email: string; password: string; deviceName: string | null },
   meta: RequestMeta,
 ): Promise<LoginAnswer> {
-  const key = accountKey(deps.ring, input.email);
-  const attempt = await admitAttempt(deps, key);
+  const attempt = await admitSignInAttempt(deps, input.email, meta);
   const user = await deps.db
     .selectFrom('users')
     .select(['id', 'email', 'password_hash', 'roles', 'status', 'mfa_enabled'])
@@ -206,7 +202,7 @@ export async function login(
   }
   if (user.mfa_enabled) {
     // The password was right: only the second factor's attempts count from here.
-    await releaseAttempt(deps.db, key);
+    await releaseSignInAttempt(deps, attempt);
     const mfaToken = opaqueToken('mfa');
     await deps.db
       .insertInto('mfa_challenges')
@@ -224,7 +220,7 @@ export async function login(
     secondFactor: false,
     deviceName: input.deviceName,
     meta,
-    throttleKey: key,
+    completing: (trx) => completeSignIn(trx, attempt),
   });
 }
 
@@ -256,8 +252,7 @@ export async function loginWithSecondFactor(
     throw identityProblems.invalidToken('MFA token');
   }
   if (challenge.status === 'locked') throw identityProblems.accountLocked();
-  const key = accountKey(deps.ring, challenge.email);
-  const attempt = await admitAttempt(deps, key);
+  const attempt = await admitSignInAttempt(deps, challenge.email, meta);
   const factor = await consumeSecondFactor(deps, challenge, input.code);
   if (!factor) {
     await deps.db
@@ -280,7 +275,7 @@ export async function loginWithSecondFactor(
     secondFactor: true,
     deviceName: challenge.device_name,
     meta,
-    throttleKey: key,
+    completing: (trx) => completeSignIn(trx, attempt),
   });
 }
 
@@ -390,15 +385,14 @@ export async function stepUp(
     .where('id', '=', session.userId)
     .executeTakeFirstOrThrow();
   if (!user.mfa_enabled) throw identityProblems.mfaNotEnabled();
-  const key = accountKey(deps.ring, user.email);
-  const attempt = await admitAttempt(deps, key);
+  const attempt = await admitSignInAttempt(deps, user.email, meta);
   const factor = await consumeSecondFactor(deps, user, input.code);
   if (!factor) {
     await failSignIn(deps, attempt, user, meta);
     throw identityProblems.invalidCode();
   }
   const updated = await deps.db.transaction().execute(async (trx) => {
-    await clearThrottle(trx, key);
+    await completeSignIn(trx, attempt);
     const current = await trx
       .selectFrom('sessions')
       .select('amr')
@@ -427,6 +421,19 @@ export async function stepUp(
     notAfter: updated.step_up_until,
   });
   return { accessToken: access.accessToken, expiresIn: access.expiresIn };
+}
+
+/**
+ * Accepts a recovery request and does its work after the answer (known and unknown addresses then
+ * answer in the same time: the lookup, the code and the event all happen in the background).
+ */
+export function acceptRecoveryRequest(
+  deps: IdentityDeps,
+  tasks: BackgroundTasks,
+  input: { email: string },
+  meta: RequestMeta,
+): void {
+  tasks.run('recovery-request', () => requestRecovery(deps, input, meta));
 }
 
 export async function requestRecovery(
@@ -465,6 +472,8 @@ export async function completeRecovery(
   meta: RequestMeta,
 ): Promise<void> {
   assertPasswordAcceptable(input.newPassword, [input.email], 'newPassword');
+  // A wrong recovery code is a failed sign-in attempt like a wrong password.
+  const attempt = await admitSignInAttempt(deps, input.email, meta);
   const user = await deps.db
     .selectFrom('users')
     .select(['id', 'email', 'display_name'])
@@ -472,7 +481,10 @@ export async function completeRecovery(
     .executeTakeFirst();
   // Hashing before we know whether the code is right keeps the timing of both answers alike.
   const passwordHash = await deps.hasher.hash(input.newPassword);
-  if (!user) throw identityProblems.invalidCode();
+  if (!user) {
+    await failSignIn(deps, attempt, null, meta);
+    throw identityProblems.invalidCode();
+  }
   const ok = await deps.db.transaction().execute(async (trx) => {
     if (!(await consumeCode(deps, trx, user.id, 'recovery', input.code))) return false;
     await trx
@@ -487,7 +499,7 @@ export async function completeRecovery(
       .execute();
     await revokeSessions(trx, user.id, { allExcept: null }, 'password-recovery', meta);
     await trx.deleteFrom('mfa_challenges').where('user_id', '=', user.id).execute();
-    await clearThrottle(trx, accountKey(deps.ring, user.email));
+    await completeSignIn(trx, attempt);
     await emit(
       trx,
       'passwordChanged',
@@ -497,5 +509,8 @@ export async function completeRecovery(
     );
     return true;
   });
-  if (!ok) throw identityProblems.invalidCode();
+  if (!ok) {
+    await failSignIn(deps, attempt, user, meta);
+    throw identityProblems.invalidCode();
+  }
 }

@@ -15,13 +15,13 @@ import {
 } from '@wallet/service-kit';
 import { paginationQuerySchema } from '@wallet/contracts';
 import {
+  acceptRecoveryRequest,
   completeRecovery,
   login,
   loginWithSecondFactor,
   logout,
   refresh,
   register,
-  requestRecovery,
   stepUp,
   verifyEmail,
 } from '../application/auth.ts';
@@ -39,6 +39,7 @@ import {
 } from '../application/account.ts';
 import { authoriseAdmin, findUsers, lockUser, setRoles, unlockUser } from '../application/admin.ts';
 import type { IdentityDeps, RequestMeta } from '../application/context.ts';
+import type { BackgroundTasks } from '../application/background-tasks.ts';
 import { openApiDocument } from './openapi.ts';
 import * as s from './schemas.ts';
 
@@ -69,7 +70,10 @@ async function requireUserSession(deps: IdentityDeps, res: Response) {
   return session;
 }
 
-export function mountRoutes(app: Express, deps: IdentityDeps & { verifier: InternalTokenVerifier }): void {
+export function mountRoutes(
+  app: Express,
+  deps: IdentityDeps & { verifier: InternalTokenVerifier; background: BackgroundTasks },
+): void {
   app.use(requireInternalCaller(deps.verifier));
   app.use((_req, res, next) => {
     // Tokens, codes and personal data: never in a shared cache (RFC 6749 5.1).
@@ -113,9 +117,9 @@ export function mountRoutes(app: Express, deps: IdentityDeps & { verifier: Inter
     const body = parseOrThrow(s.refreshBody, req.body, 'body');
     res.json(await refresh(deps, body, metaOf(req, getCaller(res))));
   });
-  app.post('/auth/recovery', async (req, res) => {
+  app.post('/auth/recovery', (req, res) => {
     const body = parseOrThrow(s.recoveryBody, req.body, 'body');
-    await requestRecovery(deps, body, metaOf(req, getCaller(res)));
+    acceptRecoveryRequest(deps, deps.background, body, metaOf(req, getCaller(res)));
     res.status(202).end();
   });
   app.post('/auth/recovery/complete', async (req, res) => {
