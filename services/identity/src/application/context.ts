@@ -57,7 +57,8 @@ export const identityProblems = {
       title: 'Too many attempts',
       detail: 'Too many failed sign-in attempts for this account from here. Try again later.',
       headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
-      extensions: { retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)) },
+      // `policy` names the quota for the gateway's RateLimit header; which counter refused is not told.
+      extensions: { retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)), policy: 'sign-in-failures' },
     }),
   invalidCode: (detail = 'The code is wrong, expired or already used.') =>
     new HttpProblem({ status: 400, type: ProblemType.invalidCode, title: 'Invalid code', detail }),
