@@ -1,15 +1,15 @@
 /**
  * Sign-in throttling on identity's own database (policy in domain/throttle.ts). Every attempt at a
  * password, second-factor code or recovery code is admitted or refused here BEFORE the credential is
- * checked, and counted as a failure at once: a right answer gives the count back. That way a burst of
- * parallel guesses can never overshoot a limit. The counters live in PostgreSQL, not Redis, because
+ * checked. On its source it counts as a failure at once (a right answer gives it back), so a burst of
+ * parallel guesses at one account cannot overshoot; on the ceilings it holds a place while in flight. The counters live in PostgreSQL, not Redis, because
  * only identity knows the account behind an MFA challenge or a step-up, the trusted sources must be
  * durable anyway, and the same statements then run in the embedded and the Dapr mode (see README).
  */
 import { sql } from 'kysely';
 import { delayAfterFailures, type ThrottlePolicy, type ThrottleScope } from '../domain/throttle.ts';
 import type { Config } from '../config.ts';
-import { emit, identityProblems, type IdentityDeps, type RequestMeta, type Trx } from './context.ts';
+import { emit, identityProblems, type Db, type IdentityDeps, type RequestMeta, type Trx } from './context.ts';
 
 export function throttlePolicy(config: Config): ThrottlePolicy {
   return {
@@ -32,8 +32,6 @@ export interface SignInAttempt {
   ipKey: string;
   /** Keys of this address and device as sources of the account (sign_in_sources). */
   trustKeys: string[];
-  /** The account's failures in its window, this attempt included. */
-  accountFailures: number;
 }
 
 function accountKeyOf(deps: Pick<IdentityDeps, 'ring'>, email: string): string {
@@ -83,31 +81,62 @@ async function countOnSource(trx: Trx, key: string, policy: ThrottlePolicy): Pro
   return row ? (delayAfterFailures(row.failures, policy) - Number(row.sinceMs)) / 1000 : 1;
 }
 
+/** In-flight attempts older than this were lost (a crash): they no longer hold a ceiling's room. */
+const PENDING_EXPIRY_SECONDS = 60;
+
 /**
- * Counts the attempt on a per-window ceiling (account or address). A known source is counted but
- * never refused. Returns the count, or the wait if refused.
+ * Admits the attempt under a per-window ceiling (account or address) and holds a place for it while
+ * it is checked. Refused once the window's recorded failures reach the ceiling (until the window
+ * ends), or while failures plus attempts in flight reach twice the ceiling (a parallel burst: 1 s) —
+ * so a burst overshoots by at most the ceiling again, while many people signing in at once from one
+ * address are never refused for being many. A known source is counted but never refused.
  */
-async function countOnCeiling(
+async function holdOnCeiling(
   trx: Trx,
   scope: Exclude<ThrottleScope, 'source'>,
   key: string,
   limit: { max: number; windowSeconds: number; known: boolean },
-): Promise<{ failures: number } | { wait: number }> {
+): Promise<{ wait: number } | null> {
   const expired = sql`t.window_started_at <= now() - ${limit.windowSeconds} * ${SECOND}`;
+  const pending = sql`case when t.last_attempt_at < now() - ${PENDING_EXPIRY_SECONDS} * ${SECOND} then 0 else t.pending end`;
   const admitted = await sql<{ failures: number }>`
-    insert into sign_in_failures as t (scope, key, failures) values (${scope}, ${key}, 1)
+    insert into sign_in_failures as t (scope, key, failures, pending) values (${scope}, ${key}, 0, 1)
     on conflict (scope, key) do update set
-      failures = case when ${expired} then 1 else t.failures + 1 end,
+      failures = case when ${expired} then 0 else t.failures end,
       window_started_at = case when ${expired} then now() else t.window_started_at end,
-      last_failure_at = now()
-    where ${limit.known} or ${expired} or t.failures < ${limit.max}
+      pending = case when ${expired} then 1 else ${pending} + 1 end,
+      last_attempt_at = now()
+    where ${limit.known} or ${expired}
+      or (t.failures < ${limit.max} and t.failures + ${pending} < ${2 * limit.max})
     returning failures`.execute(trx);
-  const row = admitted.rows[0];
-  if (row) return { failures: row.failures };
-  const state = await sql<{ wait: number }>`
-    select extract(epoch from window_started_at + ${limit.windowSeconds} * ${SECOND} - now()) as wait
+  if (admitted.rows[0]) return null;
+  const state = await sql<{ failures: number; wait: number }>`
+    select failures, extract(epoch from window_started_at + ${limit.windowSeconds} * ${SECOND} - now()) as wait
     from sign_in_failures where scope = ${scope} and key = ${key}`.execute(trx);
-  return { wait: Number(state.rows[0]?.wait ?? 1) };
+  const row = state.rows[0];
+  return { wait: row && row.failures >= limit.max ? Number(row.wait) : 1 };
+}
+
+/** Ends an attempt's hold on the account and address ceilings, recording it as a failure or not. */
+async function settleCeilings(db: Db | Trx, attempt: SignInAttempt, failed: boolean): Promise<number> {
+  let accountFailures = 0;
+  for (const [scope, key] of [
+    ['account', attempt.accountKey],
+    ['ip', attempt.ipKey],
+  ] as const) {
+    const row = await db
+      .updateTable('sign_in_failures')
+      .set({
+        pending: sql<number>`greatest(pending - 1, 0)`,
+        ...(failed ? { failures: sql<number>`failures + 1`, last_failure_at: sql<Date>`now()` } : {}),
+      })
+      .where('scope', '=', scope)
+      .where('key', '=', key)
+      .returning('failures')
+      .executeTakeFirst();
+    if (scope === 'account') accountFailures = row?.failures ?? 0;
+  }
+  return accountFailures;
 }
 
 /** A refusal that rolls the admission transaction back (no counter moves for a refused attempt). */
@@ -144,19 +173,18 @@ export async function admitSignInAttempt(
         .executeTakeFirst();
       const sourceWait = await countOnSource(trx, keys.sourceKey, policy);
       if (sourceWait !== null) throw new Refused(sourceWait, 'source');
-      const account = await countOnCeiling(trx, 'account', keys.accountKey, {
-        max: policy.accountMaxFailures,
-        windowSeconds: policy.accountWindowSeconds,
-        known: known !== undefined,
-      });
-      if ('wait' in account) throw new Refused(account.wait, 'account');
-      const ip = await countOnCeiling(trx, 'ip', keys.ipKey, {
-        max: policy.ipMaxFailures,
-        windowSeconds: policy.ipWindowSeconds,
-        known: known !== undefined,
-      });
-      if ('wait' in ip) throw new Refused(ip.wait, 'ip');
-      return { ...keys, accountFailures: account.failures };
+      for (const [scope, key, max, windowSeconds] of [
+        ['account', keys.accountKey, policy.accountMaxFailures, policy.accountWindowSeconds],
+        ['ip', keys.ipKey, policy.ipMaxFailures, policy.ipWindowSeconds],
+      ] as const) {
+        const refused = await holdOnCeiling(trx, scope, key, {
+          max,
+          windowSeconds,
+          known: known !== undefined,
+        });
+        if (refused) throw new Refused(refused.wait, scope);
+      }
+      return keys;
     });
   } catch (error) {
     if (!(error instanceof Refused)) throw error;
@@ -168,18 +196,13 @@ export async function admitSignInAttempt(
 /** Gives the attempt's count back on every key (the answer was right, but the sign-in is not over yet). */
 export async function releaseSignInAttempt(deps: IdentityDeps, attempt: SignInAttempt): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
-    for (const [scope, key] of [
-      ['source', attempt.sourceKey],
-      ['account', attempt.accountKey],
-      ['ip', attempt.ipKey],
-    ] as const) {
-      await trx
-        .updateTable('sign_in_failures')
-        .set({ failures: sql<number>`greatest(failures - 1, 0)` })
-        .where('scope', '=', scope)
-        .where('key', '=', key)
-        .execute();
-    }
+    await trx
+      .updateTable('sign_in_failures')
+      .set({ failures: sql<number>`greatest(failures - 1, 0)` })
+      .where('scope', '=', 'source')
+      .where('key', '=', attempt.sourceKey)
+      .execute();
+    await settleCeilings(trx, attempt, false);
   });
 }
 
@@ -194,17 +217,7 @@ export async function completeSignIn(trx: Trx, attempt: SignInAttempt): Promise<
     .where('scope', '=', 'source')
     .where('key', '=', attempt.sourceKey)
     .execute();
-  for (const [scope, key] of [
-    ['account', attempt.accountKey],
-    ['ip', attempt.ipKey],
-  ] as const) {
-    await trx
-      .updateTable('sign_in_failures')
-      .set({ failures: sql<number>`greatest(failures - 1, 0)` })
-      .where('scope', '=', scope)
-      .where('key', '=', key)
-      .execute();
-  }
+  await settleCeilings(trx, attempt, false);
   await trx
     .insertInto('sign_in_sources')
     .values(
@@ -216,25 +229,24 @@ export async function completeSignIn(trx: Trx, attempt: SignInAttempt): Promise<
     .execute();
 }
 
-/** A failed attempt of an existing user: it stays counted; risk hears of it (`login.failed`). */
+/** A failed attempt: recorded on the account and address ceilings (it stays counted on its source); risk hears of an existing user's (`login.failed`). */
 export async function failSignIn(
   deps: IdentityDeps,
   attempt: SignInAttempt,
   user: { id: string } | null,
   meta: RequestMeta,
 ): Promise<void> {
-  if (!user) return;
-  await deps.db
-    .transaction()
-    .execute((trx) =>
-      emit(
-        trx,
-        'loginFailed',
-        { userId: user.id, ip: meta.ip, failedAttempts: attempt.accountFailures },
-        user.id,
-        meta,
-      ),
+  await deps.db.transaction().execute(async (trx) => {
+    const accountFailures = await settleCeilings(trx, attempt, true);
+    if (!user) return;
+    await emit(
+      trx,
+      'loginFailed',
+      { userId: user.id, ip: meta.ip, failedAttempts: accountFailures },
+      user.id,
+      meta,
     );
+  });
 }
 
 /** Deletes counters nobody will look at again and sources not seen for the trust period. */
@@ -243,7 +255,11 @@ export async function pruneSignInThrottle(deps: Pick<IdentityDeps, 'db' | 'confi
   const longest = Math.max(policy.sourceWindowSeconds, policy.accountWindowSeconds, policy.ipWindowSeconds);
   await deps.db
     .deleteFrom('sign_in_failures')
-    .where('last_failure_at', '<', sql<Date>`now() - ${longest} * ${SECOND}`)
+    .where(
+      sql<Date>`greatest(last_failure_at, last_attempt_at)`,
+      '<',
+      sql<Date>`now() - ${longest} * ${SECOND}`,
+    )
     .execute();
   await deps.db
     .deleteFrom('sign_in_sources')

@@ -99,10 +99,16 @@ export interface SignInFailuresTable {
   scope: 'source' | 'account' | 'ip';
   /** Keyed hash of what is counted (the normalised e-mail, the address, or both). */
   key: string;
-  /** Attempts admitted and not proven right (counted before the check, so parallel bursts cannot overshoot). */
+  /**
+   * `source`: attempts admitted and not proven right (counted before the check, so a parallel burst
+   * cannot overshoot). `account`/`ip`: failures recorded in the window.
+   */
   failures: Generated<number>;
   window_started_at: Generated<Date>;
   last_failure_at: Generated<Date>;
+  /** `account`/`ip`: attempts admitted and not answered yet (forgotten after a minute without attempts). */
+  pending: Generated<number>;
+  last_attempt_at: Generated<Date>;
 }
 
 /** Addresses and devices an account signed in from (keyed hashes). */

@@ -65,7 +65,9 @@ describe.skipIf(!adminUrl)('identity: sign-in throttling (default policy)', () =
     expect((await login(svc, email, OTHER_STRONG_PASSWORD, attacker)).status).toBe(401);
     const longer = await login(svc, email, OTHER_STRONG_PASSWORD, attacker);
     expect(longer.status).toBe(429);
-    expect(Number(longer.headers.get('retry-after'))).toBe(2);
+    // 2 s after the fourth failure (1 s if the machine took a second to get here).
+    expect(Number(longer.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(Number(longer.headers.get('retry-after'))).toBeLessThanOrEqual(2);
     expect(await countEvents(svc, 'wallet.identity.login.failed.v1', userId)).toBe(4);
   });
 
@@ -75,16 +77,21 @@ describe.skipIf(!adminUrl)('identity: sign-in throttling (default policy)', () =
     const statuses: number[] = [];
     for (let i = 0; i < 30; i += 1)
       statuses.push((await login(svc, email, OTHER_STRONG_PASSWORD, sequential)).status);
-    expect(statuses.filter((s) => s === 401)).toHaveLength(3);
-    expect(statuses.filter((s) => s === 429)).toHaveLength(27);
+    // 3 free; a machine slow enough to take a whole second between two answers lets one more through.
+    const checked = statuses.filter((s) => s === 401).length;
+    expect(checked).toBeGreaterThanOrEqual(3);
+    expect(checked).toBeLessThanOrEqual(4);
+    expect(statuses.slice(checked).every((s) => s === 429)).toBe(true);
 
     const parallel = { ip: freshIp() };
     const burst = await Promise.all(
       Array.from({ length: 30 }, () => login(svc, email, OTHER_STRONG_PASSWORD, parallel)),
     );
-    expect(burst.filter((a) => a.status === 401)).toHaveLength(3);
-    expect(burst.filter((a) => a.status === 429)).toHaveLength(27);
-    expect(await countEvents(svc, 'wallet.identity.login.failed.v1', userId)).toBe(6);
+    const burstChecked = burst.filter((a) => a.status === 401).length;
+    expect(burstChecked).toBeGreaterThanOrEqual(3);
+    expect(burstChecked).toBeLessThanOrEqual(4);
+    expect(burst.filter((a) => a.status === 429)).toHaveLength(30 - burstChecked);
+    expect(await countEvents(svc, 'wallet.identity.login.failed.v1', userId)).toBe(checked + burstChecked);
   });
 
   it('throttles an address without an account exactly like a real one (no enumeration)', async () => {
@@ -143,6 +150,23 @@ describe.skipIf(!adminUrl)('identity: sign-in throttling (default policy)', () =
     await loginTokens(svc, regular.email, STRONG_PASSWORD, office);
     const elsewhere = await registerVerified(svc);
     await loginTokens(svc, elsewhere.email, STRONG_PASSWORD, { ip: freshIp() });
+  });
+
+  it('bounds a parallel spray to twice the address ceiling, yet never refuses many people signing in at once', async () => {
+    const sprayer = { ip: freshIp() };
+    const burst = await Promise.all(
+      Array.from({ length: 80 }, () => login(svc, uniqueEmail('burst'), OTHER_STRONG_PASSWORD, sprayer)),
+    );
+    const checked = burst.filter((a) => a.status === 401).length;
+    expect(checked).toBeGreaterThanOrEqual(20);
+    expect(checked).toBeLessThanOrEqual(40);
+    expect(burst.filter((a) => a.status === 429)).toHaveLength(80 - checked);
+
+    // 45 newcomers behind one address sign in for the first time, all at once: nobody is refused.
+    const office = { ip: freshIp() };
+    const people = await Promise.all(Array.from({ length: 45 }, () => registerVerified(svc)));
+    const answers = await Promise.all(people.map((p) => login(svc, p.email, STRONG_PASSWORD, office)));
+    expect(answers.map((a) => a.status)).toEqual(people.map(() => 200));
   });
 
   it('counts wrong second-factor codes and recovery codes as failures of the account and source', async () => {

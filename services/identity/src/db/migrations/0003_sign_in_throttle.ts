@@ -21,6 +21,14 @@ export const signInThrottle: Migration = {
       )
       .addColumn('window_started_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
       .addColumn('last_failure_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+      // Ceilings only: attempts admitted and not yet answered, so a parallel burst is bounded too.
+      .addColumn('pending', 'integer', (c) =>
+        c
+          .notNull()
+          .defaultTo(0)
+          .check(sql`pending >= 0`),
+      )
+      .addColumn('last_attempt_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
       .addPrimaryKeyConstraint('sign_in_failures_pkey', ['scope', 'key'])
       .execute();
     await db.schema
