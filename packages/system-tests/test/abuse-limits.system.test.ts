@@ -43,9 +43,12 @@ describe.skipIf(!redisUrl)('system (embedded, gateway on Redis): abuse limits', 
       dataDir,
       ...ports,
       logLevel: process.env['TEST_LOG_LEVEL'] ?? 'silent',
-      // Default limits and the default (OWASP) argon2 cost: the policies as they ship.
+      // Default limits: the policies as they ship. Cheap argon2, because hundreds of sign-ups and wrong
+      // passwords on a shared 2-core machine are not what is measured here (embedded.system.test.ts
+      // onboards its 25 people with the default argon2 cost).
       serviceEnv: {
         'api-gateway': { REDIS_URL: redisUrl!, REDIS_KEY_PREFIX: prefix, TRUSTED_PROXIES: 'loopback' },
+        identity: { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' },
       },
     });
     client = new PublicClient(platform.gatewayUrl, platform.certificate);
@@ -79,7 +82,8 @@ describe.skipIf(!redisUrl)('system (embedded, gateway on Redis): abuse limits', 
     const checked = statuses.filter((s) => s === 401).length;
     expect(checked).toBeGreaterThan(0);
     expect(checked).toBeLessThanOrEqual(10);
-    expect(statuses.slice(checked).every((s) => s === 429)).toBe(true);
+    // (Every other answer was a 429 problem with Retry-After and RateLimit: guessPasswords checks.)
+    expect(statuses.filter((s) => s === 429)).toHaveLength(30 - checked);
   });
 
   it('stops one wrong password each against 100 accounts from one address after at most 20', async () => {
@@ -111,7 +115,7 @@ describe.skipIf(!redisUrl)('system (embedded, gateway on Redis): abuse limits', 
     }
     const checked = statuses.filter((s) => s === 401).length;
     expect(checked).toBeLessThanOrEqual(20);
-    expect(statuses.slice(checked).every((s) => s === 429)).toBe(true);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(100 - checked);
   });
 
   it('lets the owner sign in from their usual address while attackers are throttled, even past the account ceiling', async () => {
@@ -119,10 +123,24 @@ describe.skipIf(!redisUrl)('system (embedded, gateway on Redis): abuse limits', 
     const owner = await registeredOwner(client, freshIp(), home);
     const attacker = freshIp();
     await guessPasswords(client, owner.email, attacker, 30);
-    // The attacker's address is being throttled, even with the right password...
-    expectThrottled(await client.call('POST', '/v1/auth/login', { ip: attacker, body: owner }));
-    // ...the owner at home is not.
+    // A patient attacker waits out each delay; the delays double (1 s, 2 s, 4 s...).
+    let refused = await client.call('POST', '/v1/auth/login', {
+      ip: attacker,
+      body: { email: owner.email, password: 'guess' },
+    });
+    while (refused.status !== 429 || Number(refused.headers.get('retry-after')) < 4) {
+      if (refused.status === 429)
+        await new Promise((r) => setTimeout(r, Number(refused.headers.get('retry-after')) * 1000));
+      refused = await client.call('POST', '/v1/auth/login', {
+        ip: attacker,
+        body: { email: owner.email, password: 'guess' },
+      });
+    }
+    expectThrottled(refused);
+    // Meanwhile the owner at home signs in...
     expect((await client.call('POST', '/v1/auth/login', { ip: home, body: owner })).status).toBe(200);
+    // ...and the attacker's address is still being throttled, even with the right password.
+    expectThrottled(await client.call('POST', '/v1/auth/login', { ip: attacker, body: owner }));
 
     // The issue's attack: wrong passwords from rotating addresses, until the account's ceiling.
     let failures = 0;
@@ -156,10 +174,11 @@ describe.skipIf(!redisUrl)('system (embedded, gateway on Redis): abuse limits', 
   it('answers recovery for known and unknown addresses in the same time (medians of 220 each within 0.5 ms)', async () => {
     const known = [];
     for (let i = 0; i < 5; i += 1) known.push((await registeredOwner(client, freshIp(), freshIp())).email);
-    // Up to three rounds: on a loaded shared machine one round's medians can drift apart by chance,
-    // while a real difference (the issue measured 2.3 ms) shows in every round.
+    // Up to five rounds: on a loaded shared machine (load 15-30 here) one round's medians can drift
+    // apart by chance, while a real difference shows in every round (answering synchronously, as before,
+    // differed by 4-5 ms in every round; the issue measured 2.3 ms).
     const rounds: { knownMs: number; unknownMs: number }[] = [];
-    for (let round = 0; round < 3; round += 1) {
+    for (let round = 0; round < 5; round += 1) {
       const { knownMs, unknownMs, bodiesAlike } = await recoveryTimings(client, {
         known,
         perGroup: 220,
@@ -174,5 +193,5 @@ describe.skipIf(!redisUrl)('system (embedded, gateway on Redis): abuse limits', 
       .join('; ');
     const last = rounds.at(-1)!;
     expect(Math.abs(last.knownMs - last.unknownMs), report).toBeLessThanOrEqual(0.5);
-  });
+  }, 240_000);
 });
