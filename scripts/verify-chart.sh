@@ -72,6 +72,7 @@ CASES=(
   "production + rabbitmq|values-production.yaml values-rabbitmq.yaml|drift"
   "kafka|values-kafka.yaml|drift"
   "rabbitmq|values-rabbitmq.yaml|drift"
+  "production + bootstrap admin Job|values-production.yaml ../tests/bootstrap-admin.values.yaml|drift"
 )
 for c in "${CASES[@]}"; do
   IFS='|' read -r name files drift <<<"$c"
@@ -111,6 +112,8 @@ refuse() { # the values schema must refuse: helm lint fails and names the field
 step "negative: schema refuses an unknown broker" refuse /dapr/pubsub/broker --set dapr.pubsub.broker=nats
 step "negative: schema refuses a literal secret in secretEnv" refuse /services/identity/secretEnv/TOTP_ENCRYPTION_KEYS --set services.identity.secretEnv.TOTP_ENCRYPTION_KEYS=abc
 step "negative: schema refuses an unknown service" refuse /services --set services.payments.enabled=true
+step "negative: schema refuses a bootstrap admin without an e-mail" refuse /bootstrapAdmin --set bootstrapAdmin.enabled=true
+step "negative: schema refuses a literal bootstrap admin password" refuse /bootstrapAdmin/passwordSecret --set bootstrapAdmin.passwordSecret=hunter2
 step "negative: schema refuses a Dapr token key other than token" refuse /secrets/daprApiToken --set secrets.daprApiToken.key=api-token
 
 echo "$pass passed, $fail failed"

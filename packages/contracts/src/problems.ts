@@ -16,6 +16,11 @@ export const ProblemType = {
   currencyMismatch: `${PROBLEM_BASE}currency-mismatch`,
   accountFrozen: `${PROBLEM_BASE}account-frozen`,
   refundExceedsRemaining: `${PROBLEM_BASE}refund-exceeds-remaining`,
+  /** Maker-checker admin adjustments (four eyes on money). */
+  fourEyesRequired: `${PROBLEM_BASE}four-eyes-required`,
+  adjustmentOwnWallet: `${PROBLEM_BASE}adjustment-own-wallet`,
+  adjustmentCeilingExceeded: `${PROBLEM_BASE}adjustment-ceiling-exceeded`,
+  adjustmentRequestNotPending: `${PROBLEM_BASE}adjustment-request-not-pending`,
   idempotencyKeyMissing: `${PROBLEM_BASE}idempotency-key-missing`,
   idempotencyKeyReused: `${PROBLEM_BASE}idempotency-key-reused`,
   idempotencyInFlight: `${PROBLEM_BASE}idempotency-in-flight`,

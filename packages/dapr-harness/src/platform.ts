@@ -100,6 +100,8 @@ export interface DaprPlatformService {
   sidecarUrl: string;
   logFile: string;
   daprdLogFile: string;
+  /** The environment the service process was given (start:dapr's runtime file takes identity's settings from it). */
+  env: NodeJS.ProcessEnv;
 }
 
 export interface StoppedProcess {
@@ -185,6 +187,7 @@ export async function startDaprPlatform(options: DaprPlatformOptions): Promise<D
   // Everything started, in order; `services` and `sidecars` are what stop() stops (migrations finish on their own).
   const all: ManagedProcess[] = [];
   const services = new Map<AppId, ManagedProcess>();
+  const serviceEnvs = new Map<AppId, NodeJS.ProcessEnv>();
   const sidecars = new Map<AppId, Daprd>();
   let stopping = false;
 
@@ -340,6 +343,7 @@ export async function startDaprPlatform(options: DaprPlatformOptions): Promise<D
         });
       }
       Object.assign(env, options.serviceEnv?.[spec.appId]);
+      serviceEnvs.set(spec.appId, env);
       if (stopping) throw new Error(`${spec.appId}: the platform is stopping`);
       const service = startProcess({
         name: spec.appId,
@@ -412,6 +416,7 @@ export async function startDaprPlatform(options: DaprPlatformOptions): Promise<D
       sidecarUrl: sidecars.get(s.appId)!.httpUrl,
       logFile: join(logDir, `${s.appId}.log`),
       daprdLogFile: join(logDir, `daprd-${s.appId}.log`),
+      env: serviceEnvs.get(s.appId)!,
     };
   });
   return {

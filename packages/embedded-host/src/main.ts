@@ -2,11 +2,27 @@
  * `npm start`: the whole platform on one machine in one process, no Docker, no cluster.
  * Embedded PostgreSQL (one database and two roles per service), migrations, the five services on the
  * in-process transport, and the gateway on HTTPS (self-signed) with plain HTTP redirecting to it.
+ * Settings: the process environment over `.env` at the repository root (README, "Settings").
  */
-import { startEmbeddedPlatform } from './platform.ts';
+import { join, resolve } from 'node:path';
+import { assertDataFolderFree, DataFolderInUseError } from './lock.ts';
+import { loadSettings } from './settings.ts';
 
 const started = Date.now();
-const platform = await startEmbeddedPlatform().catch((error: unknown) => {
+const REPO_ROOT = resolve(import.meta.dirname, '../../..');
+const dotEnvFile = join(REPO_ROOT, '.env');
+const { settings, dotEnvLoaded } = loadSettings({ processEnv: process.env, dotEnvFile });
+const dataDir = resolve(settings['WALLET_DATA_DIR'] ?? join(REPO_ROOT, '.data/embedded'));
+const refuseInUse = (error: unknown): void => {
+  if (!(error instanceof DataFolderInUseError)) return;
+  process.stderr.write(`wallet platform not started: ${error.message}\n`);
+  process.exit(1);
+};
+// Before loading the five services (seconds): a second `npm start` on this folder stops at once.
+await assertDataFolderFree(dataDir).catch(refuseInUse);
+const { startEmbeddedPlatform } = await import('./platform.ts');
+const platform = await startEmbeddedPlatform({ env: settings, dataDir }).catch((error: unknown) => {
+  refuseInUse(error);
   const detail = error instanceof Error ? `${error.message}${'stderr' in error ? `\n${String(error.stderr)}` : ''}` : String(error);
   process.stderr.write(`wallet platform failed to start: ${detail}\n`);
   process.exit(1);
@@ -20,6 +36,7 @@ process.stdout.write(
     `  redirect      ${platform.redirectUrl} -> ${platform.gatewayUrl}`,
     ...Object.entries(platform.serviceUrls).map(([id, url]) => `  ${id.padEnd(14)}${url}`),
     `  data          ${platform.dataDir}`,
+    `  settings      environment${dotEnvLoaded ? ` over ${dotEnvFile}` : ' (no .env file)'}`,
     '  Ctrl-C stops everything.',
     '',
   ].join('\n'),

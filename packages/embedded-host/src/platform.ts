@@ -3,7 +3,7 @@
  * it on other ports and in a throw-away data folder.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { AppId } from '@wallet/contracts';
 import { EmbeddedBus } from '@wallet/platform';
@@ -18,14 +18,25 @@ import {
   provisionServiceDatabase,
   type ServiceDatabase,
   type RuntimeEnv,
+  removeRuntimeFile,
+  writeRuntimeFile,
 } from '@wallet/service-kit';
 import { service as identity } from '@wallet/identity';
 import { service as walletLedger } from '@wallet/wallet-ledger';
 import { service as risk } from '@wallet/risk';
 import { service as notification } from '@wallet/notification';
 import { service as apiGateway } from '@wallet/api-gateway';
+import { acquireDataFolderLock } from './lock.ts';
 import { startEmbeddedPostgres } from './postgres.ts';
+import { createHttpsRedirectServer } from '@wallet/api-gateway/redirect';
 import { devJwks, loadOrCreateSecrets } from './secrets.ts';
+import {
+  configKeys,
+  ignoredSettings,
+  serviceEnvironment,
+  settingsForOperators,
+  type Settings,
+} from './settings.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -33,6 +44,8 @@ const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 interface HostedService {
   appId: AppId;
   database: string;
+  /** The variables its config reads. */
+  keys: string[];
   migrate(url: string, logger: Logger): Promise<unknown>;
   start(options: StartOptions): Promise<{ appId: AppId; url: string; stop(): Promise<void> }>;
 }
@@ -41,6 +54,7 @@ function hosted<DB, C extends RuntimeEnv>(module: ServiceModule<DB, C>, database
   return {
     appId: module.appId,
     database,
+    keys: configKeys(module.configSchema),
     migrate: (url, logger) => runMigrationsFor(module, url, logger),
     async start(options) {
       const running = await startService(module, options);
@@ -59,12 +73,18 @@ const SERVICES: HostedService[] = [
 ];
 
 export interface EmbeddedPlatformOptions {
+  /**
+   * The settings (README, "Settings"): what `npm start` reads from the process environment and `.env`
+   * (`loadSettings`). Default none, so a test's platform does not depend on the shell it runs in.
+   */
+  env?: Settings;
   dataDir?: string;
   postgresPort?: number;
   httpsPort?: number;
   httpPort?: number;
+  /** LOG_LEVEL of every service (a per-service `<APP>_LOG_LEVEL` setting still wins). */
   logLevel?: string;
-  /** Extra environment per service (tests point providers at local fakes). */
+  /** Extra environment per service (tests point providers at local fakes); the host's own values still win. */
   serviceEnv?: Partial<Record<AppId, Record<string, string>>>;
 }
 
@@ -80,18 +100,42 @@ export interface EmbeddedPlatform {
   stop(): Promise<void>;
 }
 
-/** Where a running embedded platform says how to reach its databases (read by CLIs such as `npm run identity`). */
-export const runtimeFileName = 'runtime.json';
-
 export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {}): Promise<EmbeddedPlatform> {
-  const dataDir = resolve(options.dataDir ?? process.env['WALLET_DATA_DIR'] ?? join(REPO_ROOT, '.data/embedded'));
-  const postgresPort = options.postgresPort ?? Number(process.env['EMBEDDED_PG_PORT'] ?? 55400);
-  const httpsPort = options.httpsPort ?? Number(process.env['GATEWAY_HTTPS_PORT'] ?? 8443);
-  const httpPort = options.httpPort ?? Number(process.env['GATEWAY_HTTP_PORT'] ?? 8080);
-  const logLevel = options.logLevel ?? process.env['LOG_LEVEL'] ?? 'warn';
+  const settings: Settings = { ...options.env };
+  const dataDir = resolve(options.dataDir ?? settings['WALLET_DATA_DIR'] ?? join(REPO_ROOT, '.data/embedded'));
+  const postgresPort = options.postgresPort ?? Number(settings['EMBEDDED_PG_PORT'] ?? 55400);
+  const httpsPort = options.httpsPort ?? Number(settings['GATEWAY_HTTPS_PORT'] ?? 8443);
+  const httpPort = options.httpPort ?? Number(settings['GATEWAY_HTTP_PORT'] ?? 8080);
+  const logLevel = options.logLevel ?? settings['LOG_LEVEL'] ?? 'warn';
+  settings['LOG_LEVEL'] = logLevel;
   const hostLogger: Logger = createLogger('embedded-host', { level: logLevel === 'warn' ? 'info' : logLevel });
   await mkdir(dataDir, { recursive: true, mode: 0o755 });
+  // Before anything touches the folder's database: a second `npm start` on it stops here.
+  const lock = await acquireDataFolderLock(dataDir, hostLogger);
+  const ignored = ignoredSettings(settings, SERVICES.map((s) => s.appId));
+  if (ignored.length > 0) {
+    hostLogger.warn({ ignored }, `ignoring ${ignored.join(', ')}: the embedded host sets these itself`);
+  }
+  try {
+    return await startOnLockedFolder({ ...options, settings, dataDir, postgresPort, httpsPort, httpPort, hostLogger, lock });
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
 
+async function startOnLockedFolder(
+  options: EmbeddedPlatformOptions & {
+    settings: Settings;
+    dataDir: string;
+    postgresPort: number;
+    httpsPort: number;
+    httpPort: number;
+    hostLogger: Logger;
+    lock: { release(): Promise<void> };
+  },
+): Promise<EmbeddedPlatform> {
+  const { settings, dataDir, postgresPort, httpsPort, httpPort, hostLogger, lock } = options;
   const secrets = await loadOrCreateSecrets(join(dataDir, 'secrets.json'));
   const certificateFile = join(dataDir, 'localhost.crt');
   await writeFile(certificateFile, secrets.tls.cert);
@@ -111,31 +155,30 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {
     for (const service of SERVICES) {
       databases[service.appId] = await provisionServiceDatabase(postgres.adminUrl, service.database, secrets.databases[service.appId]);
     }
-    await writeFile(
-      join(dataDir, runtimeFileName),
-      JSON.stringify({ pid: process.pid, databases }, null, 2),
-      { mode: 0o600 },
-    );
     await Promise.all(
       SERVICES.map((service) => service.migrate(databases[service.appId]!.ownerUrl, hostLogger.child({ app: service.appId }))),
     );
 
     const jwks = devJwks(secrets.internalKeys);
+    const envs = {} as Record<AppId, NodeJS.ProcessEnv>;
     for (const service of SERVICES) {
       const isGateway = service.appId === 'api-gateway';
-      const env: NodeJS.ProcessEnv = {
-        APP_ENV: 'development',
-        LOG_LEVEL: logLevel,
-        HOST: '127.0.0.1',
-        PORT: isGateway ? String(httpsPort) : '0',
-        DATABASE_URL: databases[service.appId]!.appUrl,
-        EMBEDDED_DATABASE: 'true',
-        PLATFORM_TRANSPORT: 'embedded',
-        INTERNAL_JWT_JWKS: jwks,
-        INTERNAL_JWT_PRIVATE_JWK: JSON.stringify(secrets.internalKeys[service.appId].privateJwk),
-        PUBLIC_BASE_URL: `https://localhost:${httpsPort}`,
-        ...options.serviceEnv?.[service.appId],
-      };
+      const env = serviceEnvironment({
+        appId: service.appId,
+        keys: service.keys,
+        settings: { PUBLIC_BASE_URL: `https://localhost:${httpsPort}`, ...settings, ...options.serviceEnv?.[service.appId] },
+        host: {
+          APP_ENV: 'development',
+          HOST: '127.0.0.1',
+          PORT: isGateway ? String(httpsPort) : '0',
+          DATABASE_URL: databases[service.appId]!.appUrl,
+          EMBEDDED_DATABASE: 'true',
+          PLATFORM_TRANSPORT: 'embedded',
+          INTERNAL_JWT_JWKS: jwks,
+          INTERNAL_JWT_PRIVATE_JWK: JSON.stringify(secrets.internalKeys[service.appId].privateJwk),
+        },
+      });
+      envs[service.appId] = env;
       running.push(
         await service.start({
           env,
@@ -147,15 +190,32 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {
 
     bus.start();
 
-    redirect = createServer((req, res) => {
-      res.writeHead(308, { Location: `https://localhost:${httpsPort}${req.url ?? '/'}` }).end();
-    });
+    // To the gateway's configured public origin (PUBLIC_BASE_URL, default https://localhost:<https port>).
+    const gatewayOrigin = new URL(envs['api-gateway']['PUBLIC_BASE_URL'] ?? `https://localhost:${httpsPort}`).origin;
+    redirect = createHttpsRedirectServer(gatewayOrigin);
     await new Promise<void>((ok, fail) => {
       redirect!.once('error', fail).listen(httpPort, '127.0.0.1', ok);
     });
 
     const serviceUrls = Object.fromEntries(running.filter((r) => r.appId !== 'api-gateway').map((r) => [r.appId, r.url]));
     const redirectServer = redirect;
+    // For `npm run identity` / `npm run ledger`: the databases, and identity's settings (its key ring,
+    // argon2 cost) so the command writes what the running service can read.
+    await writeRuntimeFile(dataDir, {
+      mode: 'embedded',
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      gatewayUrl: `https://localhost:${httpsPort}`,
+      services: Object.fromEntries(
+        SERVICES.map((s) => [
+          s.appId,
+          {
+            databaseUrl: databases[s.appId]!.appUrl,
+            settings: s.appId === 'identity' ? settingsForOperators(envs.identity, s.keys) : {},
+          },
+        ]),
+      ),
+    });
     return {
       dataDir,
       gatewayUrl: `https://localhost:${httpsPort}`,
@@ -166,10 +226,12 @@ export async function startEmbeddedPlatform(options: EmbeddedPlatformOptions = {
       databases,
       adminUrl: postgres.adminUrl,
       async stop() {
+        await removeRuntimeFile(dataDir);
         await closeServer(redirectServer, 2_000);
         for (const service of [...running].reverse()) await service.stop();
         await bus.close();
         await postgres.stop();
+        await lock.release();
       },
     };
   } catch (error) {

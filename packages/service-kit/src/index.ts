@@ -11,3 +11,4 @@ export * from './shutdown.ts';
 export * from './provision.ts';
 export * from './openapi.ts';
 export * from './dead-letters.ts';
+export * from './runtime-file.ts';

@@ -12,6 +12,8 @@
  * refused for a role/step-up/authentication reason (401/403) nor crashes (5xx) there. The "another user"
  * column uses A's real wallet, transfer and session ids and expects the SERVICE to refuse (ownership);
  * user A, with the same ids, gets 200 on the reads (so B's refusal is about ownership, not a bad id).
+ * The stepped-up admin's maker-checker cells expect the LEDGER to refuse: an adjustment on the admin's
+ * own wallet (adjustment-own-wallet) and approving the admin's own pending request (four-eyes-required).
  */
 import { spawn } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
@@ -267,6 +269,8 @@ const fixtures = {
   aliceTransfer: '',
   aliceBalance: '',
   aliceTargetSession: { accessToken: '', sessionId: '' },
+  adminWallet: '',
+  adminRequest: '',
 };
 let setupMs = 0;
 let matrixStarted = 0;
@@ -370,6 +374,27 @@ beforeAll(async () => {
     { timeoutMs: 15_000, intervalMs: 50, what: 'A’s balance after deposit and transfer' },
   );
 
+  // The admin's own wallet, and a pending adjustment the admin requested (maker) for A: the admin may
+  // neither credit the former nor approve the latter. Nothing moves, so A's balance stays as checked.
+  fixtures.adminWallet = (
+    await ok<{ walletId: string }>(
+      call('POST', '/v1/wallets', { token: admin.aal1, body: { currency: 'EUR' } }),
+      201,
+      'admin opens a wallet',
+    )
+  ).walletId;
+  fixtures.adminRequest = (
+    await ok<{ requestId: string }>(
+      call('POST', '/v1/admin/adjustments', {
+        token: admin.aal2,
+        headers: { 'idempotency-key': randomUUID() },
+        body: { walletId: fixtures.aliceWallet, amount: '100', direction: 'credit', reason: 'matrix maker' },
+      }),
+      202,
+      'admin requests an adjustment for A',
+    )
+  ).requestId;
+
   principals.push({ name: 'anonymous', column: 'anonymous', rank: 0, aal2: false });
   for (const [column, person, rank] of [
     ['user', alice, 1],
@@ -396,6 +421,8 @@ interface CellRequest {
   body?: unknown;
   /** The service, not the gateway, must refuse: ownership. */
   refusedBy?: 'service';
+  /** The problem type the service must refuse with, where it is specific. */
+  refusedAs?: string;
   /** The owner's control: the same real id, answered. */
   expectStatus?: number;
 }
@@ -417,6 +444,23 @@ function requestFor(route: RouteSpec, p: Principal): CellRequest {
       case 'GET /v1/wallets/{walletId}/transactions':
       case 'GET /v1/transfers/{transferId}':
         return { path: withIds(route.path, aliceIds), expectStatus: 200 };
+    }
+  }
+  if (p.column === 'admin') {
+    switch (keyOf(route)) {
+      case 'POST /v1/admin/adjustments':
+        return {
+          path: route.path,
+          body: { walletId: f.adminWallet, amount: '100', direction: 'credit', reason: 'self credit' },
+          refusedBy: 'service',
+          refusedAs: ProblemType.adjustmentOwnWallet,
+        };
+      case 'POST /v1/admin/adjustments/{requestId}/approve':
+        return {
+          path: withIds(route.path, { requestId: f.adminRequest }),
+          refusedBy: 'service',
+          refusedAs: ProblemType.fourEyesRequired,
+        };
     }
   }
   if (p.column === 'another user') {
@@ -505,6 +549,8 @@ async function runRow(route: RouteSpec): Promise<unknown[]> {
       cellCounts.ownership += 1;
       if (res.status !== 403 && res.status !== 404)
         wrong.push({ ...cell, why: 'ownership not enforced by the service' });
+      else if (request.refusedAs !== undefined && problemType !== request.refusedAs)
+        wrong.push({ ...cell, why: `refused, but not as ${request.refusedAs}` });
     } else if (request.expectStatus !== undefined) {
       if (res.status !== request.expectStatus)
         wrong.push({ ...cell, why: `owner expected ${request.expectStatus}` });

@@ -1,11 +1,15 @@
 /**
  * identity's operator commands (`npm run identity -- <command>` at the repository root):
- *   create-admin --email <address> --password <password>   the first administrator (no default password exists)
+ *   create-admin --email <address> --password-stdin|--password-file <path>|--password <password>
+ *                                                           the first administrator (no default password exists)
  *   rotate-signing-key                                      new access-token key; the old one stays in the JWKS until its tokens expire
- * Database: DATABASE_URL when set, otherwise the running embedded platform's (`.data/embedded/runtime.json`).
+ * Where: with DATABASE_URL set, that database and this process's environment (a pod, a Job); otherwise
+ * the platform running on this machine, `npm start` or `npm run start:dapr`, found through the runtime
+ * file it wrote (`.data/embedded/` or `.data/dapr/runtime.json`, or WALLET_DATA_DIR's), with the running
+ * identity's settings (key ring, argon2 cost) so what the command writes the service can read.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
 import {
@@ -13,6 +17,7 @@ import {
   HttpProblem,
   createDatabase,
   createLogger,
+  findRunningPlatform,
   isDevelopmentSecret,
   loadConfig,
 } from '@wallet/service-kit';
@@ -27,25 +32,17 @@ import { createSigningKeys } from './security/signing-keys.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
-const runtimeFileSchema = z.object({
-  databases: z.object({ identity: z.object({ appUrl: z.string().url() }) }),
-});
-
-function databaseUrl(): string {
-  const fromEnv = process.env['DATABASE_URL'];
-  if (fromEnv) return fromEnv;
-  const dataDir = process.env['WALLET_DATA_DIR'] ?? join(REPO_ROOT, '.data/embedded');
-  const file = join(dataDir, 'runtime.json');
-  if (!existsSync(file)) {
-    throw new Error(
-      `DATABASE_URL is not set and ${file} does not exist: start the platform (npm start) or set DATABASE_URL`,
-    );
-  }
-  return runtimeFileSchema.parse(JSON.parse(readFileSync(file, 'utf8'))).databases.identity.appUrl;
+/** This process's environment when DATABASE_URL is set, else the running platform's identity settings. */
+function identityEnvironment(): NodeJS.ProcessEnv {
+  if (process.env['DATABASE_URL']) return process.env;
+  const running = findRunningPlatform({ repoRoot: REPO_ROOT });
+  const identity = running.services['identity'];
+  if (!identity) throw new Error(`${running.file} names no identity database`);
+  return { ...process.env, ...identity.settings, DATABASE_URL: identity.databaseUrl };
 }
 
 async function withDeps<T>(work: (deps: IdentityDeps) => Promise<T>): Promise<T> {
-  const config = loadConfig(configSchema, { ...process.env, DATABASE_URL: databaseUrl() });
+  const config = loadConfig(configSchema, identityEnvironment());
   const refusals = identityProductionProblems(config);
   if (config.APP_ENV === 'production' && keyRingKids(config.TOTP_ENCRYPTION_KEYS).some(isDevelopmentSecret)) {
     refusals.push('TOTP_ENCRYPTION_KEYS: a development key is not allowed in production');
@@ -97,15 +94,36 @@ program
   .requiredOption('--email <address>', 'e-mail address of the administrator')
   .option('--password <password>', 'password (12-128 characters, not a common one); prefer --password-stdin')
   .option('--password-stdin', 'read the password from standard input (keeps it out of shell history and ps)')
+  .option('--password-file <path>', 'read the password from a file (a mounted Kubernetes Secret)')
   .option('--display-name <name>', 'display name')
+  .option('--exists-ok', 'exit 0, changing nothing, when the address is already registered (a repeated bootstrap Job)')
   .action(
-    async (options: { email: string; password?: string; passwordStdin?: boolean; displayName?: string }) => {
+    async (options: {
+      email: string;
+      password?: string;
+      passwordStdin?: boolean;
+      passwordFile?: string;
+      displayName?: string;
+      existsOk?: boolean;
+    }) => {
       const email = emailSchema.parse(options.email);
-      const password = options.passwordStdin ? await readStdin() : options.password;
-      if (!password) throw new Error('give --password <password> or --password-stdin');
-      const result = await withDeps((deps) =>
-        createAdmin(deps, { email, password, displayName: options.displayName ?? null }),
-      );
+      const password = options.passwordStdin
+        ? await readStdin()
+        : options.passwordFile
+          ? (await readFile(options.passwordFile, 'utf8')).replace(/\r?\n$/, '')
+          : options.password;
+      if (!password) throw new Error('give --password-stdin, --password-file <path> or --password <password>');
+      let result: { created: boolean; userId?: string };
+      try {
+        result = await withDeps((deps) =>
+          createAdmin(deps, { email, password, displayName: options.displayName ?? null }),
+        );
+      } catch (error) {
+        if (!(options.existsOk && error instanceof HttpProblem && error.status === 409)) throw error;
+        process.stdout.write(`${JSON.stringify({ created: false, email })}\n`);
+        process.stdout.write('The address is already registered: nothing changed (--exists-ok).\n');
+        return;
+      }
       process.stdout.write(`${JSON.stringify({ created: result.created, userId: result.userId, email })}\n`);
       process.stdout.write(
         'Set up MFA for this account before using admin routes: every admin call needs a stepped-up session.\n',

@@ -1,29 +1,26 @@
 /**
  * Operator commands. `reconcile` proves the books (exit code 0 when they balance, 2 when not) and
- * prints the report as JSON. It connects to DATABASE_URL, or to the running embedded platform's
- * ledger database (from `.data/embedded/runtime.json`).
+ * prints the report as JSON. It connects to --database-url, DATABASE_URL, or the ledger database of
+ * the platform running on this machine (`npm start` or `npm run start:dapr`, found through the runtime
+ * file it wrote; a file left by a stopped platform is named as stale).
  *
  *   npm run ledger -- reconcile
  */
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createDatabase } from '@wallet/service-kit';
+import { createDatabase, findRunningPlatform } from '@wallet/service-kit';
 import type { LedgerDatabase } from './db/schema.ts';
 import { reconcile } from './operations/reconcile.ts';
 
 const USAGE = 'usage: ledger reconcile [--database-url <url>]\n';
 
-async function databaseUrl(explicit: string | undefined): Promise<string> {
+function databaseUrl(explicit: string | undefined): string {
   if (explicit) return explicit;
   const fromEnv = process.env['DATABASE_URL'];
   if (fromEnv) return fromEnv;
-  const runtimeFile = resolve(import.meta.dirname, '../../../.data/embedded/runtime.json');
-  const runtime = JSON.parse(await readFile(runtimeFile, 'utf8')) as {
-    databases?: Record<string, { appUrl?: string }>;
-  };
-  const url = runtime.databases?.['wallet-ledger']?.appUrl;
-  if (!url) throw new Error(`no wallet-ledger database in ${runtimeFile}; set DATABASE_URL`);
+  const running = findRunningPlatform({ repoRoot: resolve(import.meta.dirname, '../../..') });
+  const url = running.services['wallet-ledger']?.databaseUrl;
+  if (!url) throw new Error(`no wallet-ledger database in ${running.file}; set DATABASE_URL`);
   return url;
 }
 
@@ -36,8 +33,15 @@ if (values.help || positionals[0] !== 'reconcile') {
   process.stderr.write(USAGE);
   process.exitCode = values.help ? 0 : 64;
 } else {
+  let url: string;
+  try {
+    url = databaseUrl(values['database-url']);
+  } catch (error) {
+    process.stderr.write(`ledger: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
   const database = createDatabase<LedgerDatabase>({
-    url: await databaseUrl(values['database-url']),
+    url,
     poolMax: 1,
     applicationName: 'wallet-ledger-cli',
   });

@@ -2,6 +2,7 @@
 import { currencySchema } from '@wallet/contracts';
 import { runtimeEnvSchema } from '@wallet/service-kit';
 import { z } from 'zod';
+import { parseAdjustmentCeilings } from './domain/adjustment-policy.ts';
 
 const minorUnits = z
   .string()
@@ -38,6 +39,29 @@ export const configSchema = runtimeEnvSchema.extend({
   /** How long a claimed Idempotency-Key stays in flight before another request may take it over. */
   IDEMPOTENCY_LEASE_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
   OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(250),
+  /**
+   * Maker-checker ceilings per role, in MAJOR units of the wallet's currency: `role=units[,...]`.
+   * Both the requesting and the approving admin must be within their own ceiling; a role not listed
+   * may neither request nor approve.
+   */
+  ADJUSTMENT_CEILINGS: z
+    .string()
+    .default('admin=10000')
+    .transform((text, ctx) => {
+      try {
+        return parseAdjustmentCeilings(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+        return z.NEVER;
+      }
+    }),
+  /** How long an adjustment request waits for a second admin before it expires. */
+  ADJUSTMENT_REQUEST_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 24 * 3600)
+    .default(24 * 3600),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -10,6 +10,7 @@ import { createSystemAccounts } from './db/system-accounts.ts';
 import { subscribeUserRegistered } from './events/user-registered.ts';
 import { mountRoutes } from './http/routes.ts';
 import type { LedgerDeps } from './operations/deps.ts';
+import { expireAdjustmentRequests } from './operations/adjustment-requests.ts';
 import { expireHolds } from './operations/provider-events.ts';
 import { createRiskClient } from './risk-client.ts';
 
@@ -82,6 +83,9 @@ export const service: ServiceModule<LedgerDatabase, Config> = {
         async () => {
           const expired = await expireHolds(ledger);
           if (expired > 0) ctx.logger.info({ expired }, 'withdrawal holds expired');
+          // Approval checks the expiry itself; this only makes the stored status say so.
+          const requests = await expireAdjustmentRequests(db);
+          if (requests > 0) ctx.logger.info({ expired: requests }, 'adjustment requests expired');
         },
         (err) => ctx.logger.error({ err }, 'hold expiry failed'),
       ),
@@ -104,6 +108,10 @@ export const service: ServiceModule<LedgerDatabase, Config> = {
             failOpenBelow: ctx.config.RISK_FAIL_OPEN_BELOW,
           },
           onRiskFailOpen: () => failOpen.inc(),
+          adjustments: {
+            ceilings: ctx.config.ADJUSTMENT_CEILINGS,
+            requestTtlSeconds: ctx.config.ADJUSTMENT_REQUEST_TTL_SECONDS,
+          },
         }),
       workers,
       bodyLimit: '16kb',

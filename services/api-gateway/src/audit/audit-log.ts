@@ -46,6 +46,19 @@ export const auditQuerySchema = z.object({
 });
 export type AuditQuery = z.infer<typeof auditQuerySchema>;
 
+export type AuditOutcome = AuditRecord['outcome'];
+
+/**
+ * The outcome to record, from the FINAL status: the gateway calls a request that passed its own
+ * checks "allowed", but what the caller got decides. A 2xx/3xx answer is allowed; a 401/403 from the
+ * service behind (ownership, four eyes) is denied; any other 4xx/5xx failed. The gateway's own
+ * refusals ("denied") and failures ("failed") stay as they are.
+ */
+export function auditOutcome(claimed: AuditOutcome, status: number): AuditOutcome {
+  if (claimed !== 'allowed' || status < 400) return claimed;
+  return status === 401 || status === 403 ? 'denied' : 'failed';
+}
+
 export async function appendAudit(db: Kysely<GatewayDatabase>, record: AuditRecord): Promise<void> {
   await db
     .insertInto('audit_log')
@@ -55,7 +68,7 @@ export async function appendAudit(db: Kysely<GatewayDatabase>, record: AuditReco
       session_id: record.sessionId,
       action: record.action,
       target: JSON.stringify(record.target),
-      outcome: record.outcome,
+      outcome: auditOutcome(record.outcome, record.status),
       status: record.status,
       ip: record.ip,
       user_agent: record.userAgent?.slice(0, 512) ?? null,

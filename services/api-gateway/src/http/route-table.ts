@@ -217,6 +217,22 @@ export const ROUTES: readonly RouteSpec[] = [
   route({ method: 'POST', path: '/v1/admin/users/{id}/unlock', target: identity, access: 'support' }),
   route({ method: 'PUT', path: '/v1/admin/users/{id}/roles', target: identity, access: 'admin' }),
   route({ method: 'POST', path: '/v1/admin/adjustments', target: ledger, access: 'admin', movesMoney: true }),
+  // Beyond API.md: maker-checker adjustments. POST /v1/admin/adjustments only requests (202); a second
+  // admin approves (the posting) or rejects. Approval is idempotent on the request id (no Idempotency-Key).
+  route({ method: 'GET', path: '/v1/admin/adjustments', target: ledger, access: 'admin' }),
+  route({ method: 'GET', path: '/v1/admin/adjustments/{requestId}', target: ledger, access: 'admin' }),
+  route({
+    method: 'POST',
+    path: '/v1/admin/adjustments/{requestId}/approve',
+    target: ledger,
+    access: 'admin',
+  }),
+  route({
+    method: 'POST',
+    path: '/v1/admin/adjustments/{requestId}/reject',
+    target: ledger,
+    access: 'admin',
+  }),
   route({ method: 'GET', path: '/v1/admin/dead-letters', target: gateway, access: 'support' }),
   route({ method: 'POST', path: '/v1/admin/dead-letters/replay', target: gateway, access: 'admin' }),
   route({ method: 'GET', path: '/v1/admin/audit-log', target: gateway, access: 'support' }),

@@ -21,7 +21,7 @@ import {
   type Signals,
 } from '../domain/scoring.ts';
 import type { VelocityTotals } from '../domain/velocity.ts';
-import { recordVelocity, velocityKey } from '../state/velocity-counters.ts';
+import { recordVelocity, releaseVelocity, velocityKey } from '../state/velocity-counters.ts';
 import type { RuleCache } from './rule-cache.ts';
 
 export interface AssessmentResult {
@@ -78,6 +78,34 @@ export interface AssessmentCaller {
   traceparent?: string | undefined;
 }
 
+/** For sums of allowed money only: a refused attempt keeps its count but gives its amount back. */
+async function releaseRefusedAmount(
+  deps: AssessmentDeps,
+  facts: AssessmentFacts,
+  nowMs: number,
+  scopes: readonly VelocityScope[],
+): Promise<void> {
+  const { amount, currency } = facts;
+  if (amount === null || currency === null) return;
+  const ids: Record<VelocityScope, string | null> = {
+    user: facts.userId,
+    device: facts.deviceId,
+    ip: facts.ip,
+  };
+  await Promise.all(
+    scopes.map(async (scope) => {
+      const id = ids[scope];
+      if (id === null) return;
+      const { conflicts } = await releaseVelocity(deps.state, velocityKey(scope, id), {
+        nowMs,
+        currency,
+        amount,
+      });
+      if (conflicts > 0) deps.metrics.counterConflicts.inc(conflicts);
+    }),
+  );
+}
+
 async function velocityFor(
   deps: AssessmentDeps,
   facts: AssessmentFacts,
@@ -122,10 +150,14 @@ export async function runAssessment(
       sessionId: facts.sessionId,
       failedLoginsSince: new Date(now.getTime() - rules.failedLogins.windowMinutes * 60_000),
       refundsSince: new Date(now.getTime() - rules.refundAfterTransfer.windowHours * 3_600_000),
+      now,
     }),
   ]);
   const signals: Signals = { now, velocity, ...profile };
   const outcome = assess(facts, signals, rules);
+  if (countsVelocity && rules.velocity.sumOf === 'allowed' && outcome.decision !== 'allow') {
+    await releaseRefusedAmount(deps, facts, now.getTime(), Object.keys(velocity) as VelocityScope[]);
+  }
 
   const assessmentId = randomUUID();
   const flag = shouldFlag(outcome, rules);

@@ -8,6 +8,8 @@ export interface ProfileSignals {
   deviceKnown: boolean | null;
   sessionCreatedAt: Date | null;
   sessionOnNewDevice: boolean;
+  otherDeviceKnown: boolean;
+  earlierSession: boolean;
   failedLogins: number;
   recentRefunds: number;
   lastDepositAt: Date | null;
@@ -21,6 +23,8 @@ interface SignalsRow {
   device_known: boolean | null;
   session_created_at: Date | null;
   session_new_device: boolean | null;
+  other_device_known: boolean;
+  earlier_session: boolean;
   failed_logins: number;
   recent_refunds: number;
   last_deposit_at: Date | null;
@@ -36,6 +40,8 @@ export async function loadProfileSignals(
     sessionId: string | null;
     failedLoginsSince: Date;
     refundsSince: Date;
+    /** Sessions that began before this instant count as earlier (when the current one is unknown). */
+    now: Date;
   },
 ): Promise<ProfileSignals> {
   const { userId } = query;
@@ -50,6 +56,15 @@ export async function loadProfileSignals(
       ) end as device_known,
       ses.created_at as session_created_at,
       ses.new_device as session_new_device,
+      exists(
+        select 1 from known_devices d where d.user_id = ${userId}
+          and d.device_id is distinct from ${query.deviceId}::text
+      ) as other_device_known,
+      exists(
+        select 1 from sessions e where e.user_id = ${userId}
+          and e.session_id is distinct from ${query.sessionId}::text
+          and e.created_at < coalesce(ses.created_at, ${query.now}::timestamptz)
+      ) as earlier_session,
       (select count(*)::int from login_failures f where f.user_id = ${userId} and f.occurred_at >= ${query.failedLoginsSince}) as failed_logins,
       (select count(*)::int from refunds r
         where (r.payer_user_id = ${userId} or r.payee_user_id = ${userId}) and r.occurred_at >= ${query.refundsSince}) as recent_refunds,
@@ -69,6 +84,8 @@ export async function loadProfileSignals(
     deviceKnown: row.device_known,
     sessionCreatedAt: row.session_created_at,
     sessionOnNewDevice: row.session_new_device === true,
+    otherDeviceKnown: row.other_device_known,
+    earlierSession: row.earlier_session,
     failedLogins: row.failed_logins,
     recentRefunds: row.recent_refunds,
     lastDepositAt: row.last_deposit_at,

@@ -5,7 +5,15 @@
  *
  * The policy clients rely on (see README): a transfer or withdrawal of 1,000.00 or more in the platform
  * currency is at least challenged; after a step-up such a transfer of up to 50,000.00 with no other strong
- * signal is allowed; deny needs a combination of strong signals.
+ * signal is allowed; deny needs a combination of strong signals. A single transfer within the step-up
+ * ceiling is never by itself a velocity violation (`stepUpPromiseViolations` refuses limits that would
+ * break this), a shared address is normal (per-IP velocity is a weak signal), and a person's first device
+ * is not suspicious. Measured on an ordinary and an attack corpus: `node bench/risk/corpus.ts`.
+ *
+ * 2026.11.28-1 (from 2026.11.25-1): sums count allowed money only; user/device sum limits at the
+ * ceiling instead of a tenth of it, count limits 5/20/60, over one scores 35 (a challenge with a new payee); per-IP velocity
+ * weak (10/15, never strong); new-device only against a history (35/40); young-session only on a new
+ * device; refund-after-transfer strong and not cleared by a step-up (35).
  */
 import { ruleSetSchema, type RuleSet } from './rules.ts';
 
@@ -13,8 +21,15 @@ const MONEY: RuleSet['amount']['actions'] = ['transfer', 'withdrawal'];
 
 const twoDecimals = { largeAmount: '100000', stepUpCeiling: '5000000', riskyAmountOnNewContext: '50000' };
 
+/** Per user and per device: a few payments in a row are normal, a burst is not. */
+const personLimits = {
+  '10m': { maxCount: 5, maxSum: { EUR: '5000000' } },
+  '1h': { maxCount: 20, maxSum: { EUR: '10000000' } },
+  '24h': { maxCount: 60, maxSum: { EUR: '20000000' } },
+};
+
 export const DEFAULT_RULES: RuleSet = ruleSetSchema.parse({
-  version: '2026.11.25-1',
+  version: '2026.11.28-1',
   platformCurrency: 'EUR',
   decision: { challengeAt: 50, denyAt: 80, denyMinStrongSignals: 2, flagAt: 70, flagCooldownMinutes: 15 },
   amount: {
@@ -35,26 +50,23 @@ export const DEFAULT_RULES: RuleSet = ruleSetSchema.parse({
     enabled: true,
     actions: MONEY,
     limits: {
-      user: {
-        '10m': { maxCount: 10, maxSum: { EUR: '500000' } },
-        '1h': { maxCount: 30, maxSum: { EUR: '1500000' } },
-        '24h': { maxCount: 100, maxSum: { EUR: '5000000' } },
-      },
-      device: {
-        '10m': { maxCount: 10, maxSum: { EUR: '500000' } },
-        '1h': { maxCount: 30, maxSum: { EUR: '1500000' } },
-        '24h': { maxCount: 100, maxSum: { EUR: '5000000' } },
-      },
-      // One IP can be a whole office or a carrier NAT: looser than per user.
+      user: personLimits,
+      device: personLimits,
+      // One address can be a whole office or a carrier NAT: far looser, and only a weak signal.
       ip: {
-        '10m': { maxCount: 50, maxSum: { EUR: '2500000' } },
-        '1h': { maxCount: 150, maxSum: { EUR: '7500000' } },
-        '24h': { maxCount: 500, maxSum: { EUR: '25000000' } },
+        '10m': { maxCount: 200, maxSum: { EUR: '25000000' } },
+        '1h': { maxCount: 1000, maxSum: { EUR: '100000000' } },
+        '24h': { maxCount: 5000, maxSum: { EUR: '500000000' } },
       },
     },
     severeFactor: 2,
-    exceeded: { score: 30, strong: false, stepUpClears: true },
+    sumOf: 'allowed',
+    // Over a limit with a new payee reaches a challenge (paying one friend back eight times does not);
+    // far over it is strong, and a step-up cannot clear it.
+    exceeded: { score: 35, strong: false, stepUpClears: true },
     severe: { score: 50, strong: true, stepUpClears: false },
+    ipExceeded: { score: 10, strong: false, stepUpClears: true },
+    ipSevere: { score: 15, strong: false, stepUpClears: true },
   },
   newCounterparty: {
     enabled: true,
@@ -64,13 +76,17 @@ export const DEFAULT_RULES: RuleSet = ruleSetSchema.parse({
   newDevice: {
     enabled: true,
     actions: ['transfer', 'withdrawal', 'payout-destination', 'login'],
-    weight: { score: 20, strong: true, stepUpClears: true },
-    withRiskyAmount: { score: 30, strong: true, stepUpClears: true },
+    onFirstDevice: false,
+    // With a new payee, a challenge at any amount: the shape of an account takeover.
+    weight: { score: 35, strong: true, stepUpClears: true },
+    withRiskyAmount: { score: 40, strong: true, stepUpClears: true },
   },
   youngSession: {
     enabled: true,
     actions: MONEY,
     maxAgeMinutes: 10,
+    // Paying right after signing in is what people do; right after signing in on a new device is not.
+    onKnownDevice: false,
     weight: { score: 25, strong: true, stepUpClears: true },
   },
   amountAnomaly: {
@@ -93,7 +109,8 @@ export const DEFAULT_RULES: RuleSet = ruleSetSchema.parse({
     actions: MONEY,
     windowHours: 24,
     threshold: 3,
-    weight: { score: 20, strong: false, stepUpClears: false },
+    // The abuser owns the account (and its second factor): a step-up proves nothing here.
+    weight: { score: 35, strong: true, stepUpClears: false },
   },
   withdrawalAfterDeposit: {
     enabled: true,

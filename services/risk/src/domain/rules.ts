@@ -86,13 +86,28 @@ export const ruleSetSchema = z.strictObject({
     limits: z.strictObject({ user: scopeLimits, device: scopeLimits, ip: scopeLimits }),
     /** "Far over the limit": this many times a limit or more. */
     severeFactor: z.number().int().min(2).max(100),
+    /**
+     * What the sums add up: every assessed attempt, or only the amounts the engine allowed. With
+     * `allowed`, a challenged transfer retried after a step-up counts once, and money that was refused
+     * (it never left) does not push the user towards a limit. Counts always count every attempt.
+     */
+    sumOf: z.enum(['attempts', 'allowed']),
+    /** Over a user or device limit, and far over it. */
     exceeded: signalWeight,
     severe: signalWeight,
+    /** Over an IP limit, and far over it: an address is often shared (office, carrier NAT), so weaker. */
+    ipExceeded: signalWeight,
+    ipSevere: signalWeight,
   }),
   newCounterparty: z.strictObject({ enabled: z.boolean(), actions: actionList, weight: signalWeight }),
   newDevice: z.strictObject({
     enabled: z.boolean(),
     actions: actionList,
+    /**
+     * Whether a user's first device counts as new. When false, a device is new only against a history:
+     * another device that moved money, or (for identity's "new device" session flag) an earlier session.
+     */
+    onFirstDevice: z.boolean(),
     /** A device never seen in this user's completed money movements. */
     weight: signalWeight,
     /** The same, moving at least `riskyAmountOnNewContext`. */
@@ -106,6 +121,11 @@ export const ruleSetSchema = z.strictObject({
       .int()
       .min(1)
       .max(24 * 60),
+    /**
+     * Whether a young session counts on a device that is not new. People open the app to pay: a thief
+     * who just signed in does so on a new device, which is what makes a young session suspicious.
+     */
+    onKnownDevice: z.boolean(),
     weight: signalWeight,
   }),
   amountAnomaly: z.strictObject({
@@ -193,6 +213,41 @@ export class InvalidRuleOverridesError extends Error {
   }
 }
 
+/**
+ * The promise of the rules file, as a check on the limits: a single transfer within the step-up ceiling
+ * is never by itself a velocity violation, even counted twice (challenged, then retried after the
+ * step-up) when sums add up every attempt. So every sum limit is at least the ceiling (twice it with
+ * `sumOf: 'attempts'`), and every count limit lets an attempt and its retry through.
+ */
+export function stepUpPromiseViolations(rules: RuleSet): { path: string; message: string }[] {
+  const issues: { path: string; message: string }[] = [];
+  const attemptsPerTransfer = rules.velocity.sumOf === 'attempts' ? 2n : 1n;
+  for (const scope of SCOPES) {
+    for (const window of WINDOWS) {
+      const limit = rules.velocity.limits[scope][window];
+      const path = `velocity.limits.${scope}.${window}`;
+      if (limit.maxCount < 2) {
+        issues.push({
+          path: `${path}.maxCount`,
+          message: 'must let a challenged attempt and its retry through (>= 2)',
+        });
+      }
+      for (const [currency, policy] of Object.entries(rules.amount.currencies)) {
+        const maxSum = limit.maxSum[currency];
+        if (maxSum === undefined) continue;
+        const floor = BigInt(policy.stepUpCeiling) * attemptsPerTransfer;
+        if (BigInt(maxSum) < floor) {
+          issues.push({
+            path: `${path}.maxSum.${currency}`,
+            message: `must be >= ${floor} (a single transfer within the step-up ceiling is never a velocity violation)`,
+          });
+        }
+      }
+    }
+  }
+  return issues;
+}
+
 /** The effective rule set: defaults with overrides applied, validated as a whole. */
 export function applyOverrides(
   defaults: RuleSet,
@@ -209,11 +264,11 @@ export function applyOverrides(
     );
   }
   const rules = parsed.data;
+  const issues = [...stepUpPromiseViolations(rules)];
   if (rules.decision.denyAt < rules.decision.challengeAt) {
-    throw new InvalidRuleOverridesError([
-      { path: 'decision.denyAt', message: 'must be >= decision.challengeAt' },
-    ]);
+    issues.unshift({ path: 'decision.denyAt', message: 'must be >= decision.challengeAt' });
   }
+  if (issues.length > 0) throw new InvalidRuleOverridesError(issues);
   return {
     ...rules,
     version: overrideVersion ? `${defaults.version}+override.${overrideVersion}` : defaults.version,

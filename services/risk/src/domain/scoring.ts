@@ -51,6 +51,10 @@ export interface Signals {
   sessionCreatedAt: Date | null;
   /** identity said the session was opened from a device it had not seen. */
   sessionOnNewDevice: boolean;
+  /** The user moved money from a device other than this one before: an unknown device is new against it. */
+  otherDeviceKnown: boolean;
+  /** The user had a session that began before this one: identity's "new device" flag is new against it. */
+  earlierSession: boolean;
   /** Robust statistic of the user's outgoing amounts in this currency, when any. */
   amountStats: { samples: number; median: bigint; mad: bigint } | null;
   /** Failed logins of the user within `failedLogins.windowMinutes`. */
@@ -172,15 +176,12 @@ function velocityHits(facts: AssessmentFacts, signals: Signals, rules: RuleSet):
     }
     if (over.length === 0) continue;
     const label = severe ? 'far over its velocity limits' : 'over its velocity limits';
+    const { exceeded, severe: farOver, ipExceeded, ipSevere } = rules.velocity;
+    const weight = scope === 'ip' ? (severe ? ipSevere : ipExceeded) : severe ? farOver : exceeded;
     hits.push(
-      hit(
-        `velocity-${scope}`,
-        `This ${scope} is ${label}: ${over.join('; ')}.`,
-        severe ? rules.velocity.severe : rules.velocity.exceeded,
-        {
-          group: 'velocity',
-        },
-      ),
+      hit(`velocity-${scope}`, `This ${scope} is ${label}: ${over.join('; ')}.`, weight, {
+        group: 'velocity',
+      }),
     );
   }
   return hits;
@@ -193,14 +194,28 @@ function riskyOnNewContext(facts: AssessmentFacts, rules: RuleSet): boolean {
   return !policy || facts.amount >= BigInt(policy.riskyAmountOnNewContext);
 }
 
+/**
+ * A device is new against the user's history: unknown to the money movements while another device is
+ * known, or opened a session identity saw as a new device while an earlier session exists. A person's
+ * first device has no history to be new against (unless `onFirstDevice` says otherwise).
+ */
+function isNewDevice(signals: Signals, rules: RuleSet): boolean {
+  const first = rules.newDevice.onFirstDevice;
+  const unknownToMoney = signals.deviceKnown === false && (first || signals.otherDeviceKnown);
+  // Once money has moved from the device, identity's "new device" for its first session is old news.
+  const newToIdentity =
+    signals.sessionOnNewDevice && (first || (signals.earlierSession && signals.deviceKnown !== true));
+  return unknownToMoney || newToIdentity;
+}
+
 function contextHits(facts: AssessmentFacts, signals: Signals, rules: RuleSet): RuleHit[] {
   const hits: RuleHit[] = [];
+  const newDevice = isNewDevice(signals, rules);
   if (applies(rules.newCounterparty, facts.action) && signals.counterpartyKnown === false) {
     hits.push(
       hit('new-counterparty', `First ${facts.action} to this counterparty.`, rules.newCounterparty.weight),
     );
   }
-  const newDevice = signals.deviceKnown === false || signals.sessionOnNewDevice;
   if (applies(rules.newDevice, facts.action) && newDevice) {
     const risky = riskyOnNewContext(facts, rules);
     hits.push(
@@ -216,6 +231,7 @@ function contextHits(facts: AssessmentFacts, signals: Signals, rules: RuleSet): 
   if (
     applies(rules.youngSession, facts.action) &&
     signals.sessionCreatedAt &&
+    (newDevice || rules.youngSession.onKnownDevice) &&
     riskyOnNewContext(facts, rules)
   ) {
     const ageMs = signals.now.getTime() - signals.sessionCreatedAt.getTime();

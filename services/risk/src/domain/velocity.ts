@@ -104,3 +104,31 @@ export function parseCounterState(value: unknown): CounterState | undefined {
   const parsed = counterStateSchema.safeParse(value);
   return parsed.success ? parsed.data : undefined;
 }
+
+/**
+ * Takes back the amount of an event recorded at `eventMs` (its count stays): for rule sets whose sums
+ * add up allowed money only, once the event was not allowed. Buckets that left their window are gone
+ * already; a sum never goes below zero.
+ */
+export function releaseVelocityAmount(
+  previous: CounterState | undefined,
+  eventMs: number,
+  nowMs: number,
+  currency: string,
+  amount: bigint,
+): CounterState {
+  const state = emptyCounterState();
+  for (const window of WINDOWS) {
+    const target = bucketIndex(eventMs, WINDOW_SPEC[window].bucketSeconds);
+    state.b[window] = liveBuckets(previous?.b[window] ?? [], window, nowMs).map(([i, n, sums]): Bucket => {
+      const out = { ...sums };
+      const current = out[currency];
+      if (i === target && current !== undefined) {
+        const left = BigInt(current) - amount;
+        out[currency] = (left > 0n ? left : 0n).toString();
+      }
+      return [i, n, out];
+    });
+  }
+  return state;
+}

@@ -1,6 +1,6 @@
 /** Request and response schemas of risk's HTTP API (also the source of its OpenAPI document). */
 import { z } from 'zod';
-import { currencySchema, positiveAmountSchema } from '@wallet/contracts';
+import { currencySchema, positiveAmountSchema, refineAmountForCurrency } from '@wallet/contracts';
 import { ACTIONS, type RiskAction } from '../domain/rules.ts';
 
 const MONEY_ACTIONS: ReadonlySet<RiskAction> = new Set(['transfer', 'withdrawal', 'refund']);
@@ -27,6 +27,7 @@ export const assessmentRequestSchema = z
     if ((body.amount === undefined) !== (body.currency === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['currency'], message: 'amount and currency go together' });
     }
+    refineAmountForCurrency(body, ctx);
   });
 export type AssessmentRequest = z.infer<typeof assessmentRequestSchema>;
 

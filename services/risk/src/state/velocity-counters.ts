@@ -9,6 +9,8 @@ import {
   COUNTER_TTL_SECONDS,
   parseCounterState,
   recordVelocityEvent,
+  releaseVelocityAmount,
+  type CounterState,
   type VelocityTotals,
 } from '../domain/velocity.ts';
 
@@ -40,21 +42,20 @@ export interface RecordedVelocity {
   conflicts: number;
 }
 
-/** Adds one event to the counter at `key` and returns the totals that include it. */
-export async function recordVelocity(
+/** Read-modify-write of one counter under its ETag, retried on a concurrent write. */
+async function updateCounter<T>(
   state: StateStore,
   key: string,
-  event: { nowMs: number; currency: string | null; amount: bigint | null },
-): Promise<RecordedVelocity> {
+  apply: (previous: CounterState | undefined) => { next: CounterState; result: T },
+): Promise<{ result: T; conflicts: number }> {
   for (let attempt = 0; attempt < MAX_COUNTER_ATTEMPTS; attempt += 1) {
     const stored = await state.get<unknown>(key).catch((error: unknown) => {
       throw new VelocityStoreError(`velocity counter ${key}: state store read failed`, { cause: error });
     });
-    const previous = stored ? parseCounterState(stored.value) : undefined;
-    const { state: next, totals } = recordVelocityEvent(previous, event.nowMs, event.currency, event.amount);
+    const { next, result } = apply(stored ? parseCounterState(stored.value) : undefined);
     try {
       await state.set(key, next, { etag: stored ? stored.etag : null, ttlSeconds: COUNTER_TTL_SECONDS });
-      return { totals, conflicts: attempt };
+      return { result, conflicts: attempt };
     } catch (error) {
       if (!(error instanceof EtagMismatchError)) {
         throw new VelocityStoreError(`velocity counter ${key}: state store write failed`, { cause: error });
@@ -65,4 +66,33 @@ export async function recordVelocity(
   throw new VelocityContentionError(
     `velocity counter ${key}: still contended after ${MAX_COUNTER_ATTEMPTS} attempts`,
   );
+}
+
+/** Adds one event to the counter at `key` and returns the totals that include it. */
+export async function recordVelocity(
+  state: StateStore,
+  key: string,
+  event: { nowMs: number; currency: string | null; amount: bigint | null },
+): Promise<RecordedVelocity> {
+  const { result, conflicts } = await updateCounter(state, key, (previous) => {
+    const { state: next, totals } = recordVelocityEvent(previous, event.nowMs, event.currency, event.amount);
+    return { next, result: totals };
+  });
+  return { totals: result, conflicts };
+}
+
+/**
+ * Takes the amount of an event recorded by `recordVelocity` back out of the sums (its count stays).
+ * Called right after the recording, so the event's time also decides which buckets are still live.
+ */
+export async function releaseVelocity(
+  state: StateStore,
+  key: string,
+  event: { nowMs: number; currency: string; amount: bigint },
+): Promise<{ conflicts: number }> {
+  const { conflicts } = await updateCounter(state, key, (previous) => ({
+    next: releaseVelocityAmount(previous, event.nowMs, event.nowMs, event.currency, event.amount),
+    result: undefined,
+  }));
+  return { conflicts };
 }

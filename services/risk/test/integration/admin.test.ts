@@ -32,6 +32,11 @@ describe.skipIf(!adminUrl)('flags and rules administration', () => {
   });
 
   async function denyOnce(user: string) {
+    // An established user (the owner moved money from another device), then a burst from a new one.
+    await risk.db
+      .insertInto('known_devices')
+      .values({ user_id: user, device_id: 'd-owner', first_seen_at: new Date(), last_seen_at: new Date() })
+      .execute();
     const ledger = ledgerFor(risk, user);
     const answers: AssessmentAnswer[] = [];
     for (let i = 0; i < 21; i += 1) {

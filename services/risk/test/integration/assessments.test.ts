@@ -4,6 +4,7 @@ import { ProblemType } from '@wallet/contracts';
 import { adminUrl, ledgerFor, type AssessmentAnswer, startRisk, type RiskTestService } from './helpers.ts';
 import { parseCounterState } from '../../src/domain/velocity.ts';
 import { velocityKey } from '../../src/state/velocity-counters.ts';
+import { DEFAULT_RULES } from '../../src/domain/rules.default.ts';
 
 describe.skipIf(!adminUrl)('POST /assessments', () => {
   let risk: RiskTestService;
@@ -13,6 +14,13 @@ describe.skipIf(!adminUrl)('POST /assessments', () => {
   afterAll(async () => {
     await risk?.stop();
   });
+
+  /** The user moved money from another device before (an established user). */
+  const knowDevice = (user: string, deviceId: string) =>
+    risk.db
+      .insertInto('known_devices')
+      .values({ user_id: user, device_id: deviceId, first_seen_at: new Date(), last_seen_at: new Date() })
+      .execute();
 
   const transfer = (amount: string, extra: Record<string, unknown> = {}) => ({
     action: 'transfer',
@@ -88,9 +96,10 @@ describe.skipIf(!adminUrl)('POST /assessments', () => {
     const state = parseCounterState(stored?.value);
     const count = state!.b['10m'].reduce((s, b) => s + b[1], 0);
     expect(count).toBe(n);
-    // Every request saw its own running total: the first 10 are within the limit, the rest are over it.
+    // Every request saw its own running total: the first ones are within the limit, the rest are over it.
+    const limit = DEFAULT_RULES.velocity.limits.user['10m'].maxCount;
     const over = answers.filter((a) => a.body.reasons.some((r) => r.rule === 'velocity-user'));
-    expect(over).toHaveLength(n - 10);
+    expect(over).toHaveLength(n - limit);
     const rows = await risk.db
       .selectFrom('assessments')
       .select((eb) => eb.fn.countAll<string>().as('n'))
@@ -101,6 +110,7 @@ describe.skipIf(!adminUrl)('POST /assessments', () => {
 
   it('denies velocity far over the limits with a new device and a new counterparty, and says why', async () => {
     const user = randomUUID();
+    await knowDevice(user, 'd-owner');
     const ledger = ledgerFor(risk, user);
     const answers: AssessmentAnswer[] = [];
     for (let i = 0; i < 21; i += 1)
@@ -114,6 +124,27 @@ describe.skipIf(!adminUrl)('POST /assessments', () => {
     );
   });
 
+  it('a single transfer within the step-up ceiling is challenged, then allowed after the step-up (never a velocity deny)', async () => {
+    // The case from issue 14: 20,000.00 to a new payee was denied as "far over" 5,000.00 per 10 min.
+    const user = randomUUID();
+    const body = transfer('2000000', { counterparty: 'w-seller', deviceId: 'd-new' });
+    const first = await ledgerFor(risk, user).assess(body);
+    expect(first.body).toMatchObject({ decision: 'challenge', requiredAcr: 'aal2' });
+    const stepped = await ledgerFor(risk, user, { acr: 'aal2' }).assess(body);
+    expect(stepped.body.decision).toBe('allow');
+    expect(stepped.body.reasons.map((r) => r.rule)).not.toContain('velocity-user');
+  });
+
+  it('sums count allowed money: a refused attempt keeps its count and gives its amount back', async () => {
+    const user = randomUUID();
+    await ledgerFor(risk, user).assess(transfer('3000000', { deviceId: null, ip: null }));
+    await ledgerFor(risk, user).assess(transfer('100', { deviceId: null, ip: null }));
+    const stored = await risk.running.context.platform.state.get(velocityKey('user', user));
+    const buckets = parseCounterState(stored?.value)!.b['10m'];
+    expect(buckets.reduce((s, b) => s + b[1], 0)).toBe(2);
+    expect(buckets.reduce((s, b) => s + BigInt(b[2]['EUR'] ?? '0'), 0n)).toBe(100n);
+  });
+
   it('refuses bad input with field errors and writes nothing', async () => {
     const user = randomUUID();
     const ledger = ledgerFor(risk, user);
@@ -125,6 +156,10 @@ describe.skipIf(!adminUrl)('POST /assessments', () => {
       transfer('100', { currency: 'XXX' }),
       transfer('100', { action: 'launder' }),
       transfer('100', { ip: 'not-an-ip' }),
+      // Above the bound on amounts (12 digits of major units per currency).
+      transfer('92233720368547758070'),
+      transfer('100000000000000'),
+      transfer('1000000000000', { currency: 'JPY' }),
     ]) {
       const res = await ledger.assess(body);
       expect(res.status).toBe(400);

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Platform } from '@wallet/platform';
+import { Events } from '@wallet/contracts';
+import { createLogger } from '@wallet/service-kit';
 import { waitFor } from '@wallet/testing';
+import { profileEffects, profileHandler } from '../../src/events/profile-consumers.ts';
 import { adminUrl, ledgerFor, peer, publishEvent, startRisk, type RiskTestService } from './helpers.ts';
 
 describe.skipIf(!adminUrl)('profiles from ledger and identity events', () => {
@@ -71,25 +74,32 @@ describe.skipIf(!adminUrl)('profiles from ledger and identity events', () => {
 
   it('known counterparties and devices stop being new once money has moved', async () => {
     const user = randomUUID();
+    // Money moved from the laptop first: the phone is new against it.
+    await publishEvent(ledger, 'transferCompleted', {
+      ...transferCompleted(user, '100', { toWalletId: 'w-other', deviceId: 'd-laptop' }),
+      toUserId: 'u-other',
+    });
+    await risk.bus.drain();
     const assess = () =>
       ledgerFor(risk, user).assess({
         action: 'transfer',
         amount: '100',
         currency: 'EUR',
         counterparty: 'w-to',
-        deviceId: 'd-home',
+        deviceId: 'd-phone',
       });
     const before = await assess();
     expect(before.body.reasons.map((r) => r.rule)).toEqual(
       expect.arrayContaining(['new-counterparty', 'new-device']),
     );
-    await publishEvent(ledger, 'transferCompleted', transferCompleted(user, '100'));
+    await publishEvent(ledger, 'transferCompleted', transferCompleted(user, '100', { deviceId: 'd-phone' }));
     await waitFor(
       async () =>
         (await risk.db
           .selectFrom('known_devices')
           .select('device_id')
           .where('user_id', '=', user)
+          .where('device_id', '=', 'd-phone')
           .executeTakeFirst()) ?? false,
       {
         what: 'device learned',
@@ -98,6 +108,42 @@ describe.skipIf(!adminUrl)('profiles from ledger and identity events', () => {
     const after = await assess();
     expect(after.body.reasons.map((r) => r.rule)).not.toContain('new-counterparty');
     expect(after.body.reasons.map((r) => r.rule)).not.toContain('new-device');
+  });
+
+  it('a person’s first device is not new; a second one is', async () => {
+    const user = randomUUID();
+    const session = (sessionId: string) =>
+      publishEvent(identity, 'sessionCreated', {
+        userId: user,
+        sessionId,
+        email: 'a@example.com',
+        deviceName: null,
+        userAgent: null,
+        ip: null,
+        newDevice: true,
+      });
+    await session('s-first');
+    await risk.bus.drain();
+    const pay = (sessionId: string, deviceId: string) =>
+      ledgerFor(risk, user).assess({
+        action: 'transfer',
+        amount: '500',
+        currency: 'EUR',
+        counterparty: 'w-friend',
+        sessionId,
+        deviceId,
+      });
+    // identity marks every first session "new device": right after signing up, paying a friend.
+    const first = await pay('s-first', 'd-1');
+    expect(first.body.reasons.map((r) => r.rule)).not.toContain('new-device');
+    expect(first.body.decision).toBe('allow');
+    await session('s-second');
+    await risk.bus.drain();
+    const second = await pay('s-second', 'd-2');
+    expect(second.body.reasons.map((r) => r.rule)).toEqual(
+      expect.arrayContaining(['new-device', 'new-counterparty']),
+    );
+    expect(second.body.decision).toBe('challenge');
   });
 
   it('builds the robust statistic and flags an amount far above the user’s history', async () => {
@@ -121,6 +167,27 @@ describe.skipIf(!adminUrl)('profiles from ledger and identity events', () => {
     const user = randomUUID();
     for (let i = 1; i <= 5; i += 1)
       await publishEvent(identity, 'loginFailed', { userId: user, ip: '203.0.113.5', failedAttempts: i });
+    // The owner signed in before (an hour ago): this session's new device is new against that.
+    await profileHandler(
+      { platform: identity, db: risk.db, logger: createLogger('test', { level: 'silent' }) },
+      'sessionCreated',
+      profileEffects.sessionCreated!,
+    )({
+      specversion: '1.0',
+      id: randomUUID(),
+      source: 'identity',
+      type: Events.sessionCreated.type,
+      time: new Date(Date.now() - 3_600_000).toISOString(),
+      data: {
+        userId: user,
+        sessionId: 's-earlier',
+        email: 'a@example.com',
+        deviceName: null,
+        userAgent: null,
+        ip: null,
+        newDevice: true,
+      },
+    });
     await publishEvent(identity, 'sessionCreated', {
       userId: user,
       sessionId: 's-young',
@@ -168,7 +235,8 @@ describe.skipIf(!adminUrl)('profiles from ledger and identity events', () => {
         'young-session',
       ].sort(),
     );
-    expect(res.body.decision).toBe('challenge');
+    // Repeated refunds are strong and a step-up cannot clear them; with other strong signals: deny.
+    expect(res.body.decision).toBe('deny');
   });
 
   it('drops an event that breaks its contract to the dead-letter store, listable and replayable by an admin', async () => {

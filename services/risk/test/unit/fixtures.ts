@@ -1,4 +1,4 @@
-/** Builders for scoring tests: a quiet user on a known device, and ways to add one signal at a time. */
+/** Builders for scoring tests: a quiet, established user on a known device, and ways to add one signal at a time. */
 import type { AssessmentFacts, Signals } from '../../src/domain/scoring.ts';
 import type { VelocityTotals } from '../../src/domain/velocity.ts';
 
@@ -31,6 +31,9 @@ export function signals(overrides: Partial<Signals> = {}): Signals {
     deviceKnown: true,
     sessionCreatedAt: new Date(NOW.getTime() - 3 * 3_600_000),
     sessionOnNewDevice: false,
+    // An established user: another device moved money before, and an earlier session exists.
+    otherDeviceKnown: true,
+    earlierSession: true,
     amountStats: null,
     failedLogins: 0,
     recentRefunds: 0,

@@ -41,31 +41,66 @@ describe('each rule alone', () => {
   });
 
   it('velocity: over a limit scores, far over it is a strong signal', () => {
-    const over = assess(facts(), signals({ velocity: { user: quietTotals(11) } }), rules);
+    const over = assess(facts(), signals({ velocity: { user: quietTotals(6) } }), rules);
     expect(rulesFired(over)).toEqual(['velocity-user']);
     expect(over.score).toBe(rules.velocity.exceeded.score);
-    expect(over.reasons[0]!.detail).toContain('11 requests in 10m (limit 10)');
+    expect(over.reasons[0]!.detail).toContain('6 requests in 10m (limit 5)');
+    // Paying a friend back again and again is allowed; a burst to new payees is challenged.
     expect(over.decision).toBe('allow');
+    expect(
+      assess(facts(), signals({ velocity: { user: quietTotals(6) }, counterpartyKnown: false }), rules)
+        .decision,
+    ).toBe('challenge');
 
-    const far = assess(facts(), signals({ velocity: { user: quietTotals(20) } }), rules);
+    const far = assess(facts(), signals({ velocity: { user: quietTotals(10) } }), rules);
     expect(far.reasons[0]!.detail).toContain('far over');
     expect(far.score).toBe(rules.velocity.severe.score);
     expect(far.decision).toBe('challenge');
+    expect(
+      assess(facts({ acr: 'aal2' }), signals({ velocity: { user: quietTotals(10) } }), rules).decision,
+    ).toBe('deny');
   });
 
   it('velocity: the sum per currency counts as well as the count', () => {
-    const outcome = assess(facts(), signals({ velocity: { user: quietTotals(2, 500_001n) } }), rules);
-    expect(outcome.reasons[0]!.detail).toContain('5000.01 EUR in 10m (limit 5000.00 EUR)');
+    const outcome = assess(facts(), signals({ velocity: { user: quietTotals(2, 5_000_001n) } }), rules);
+    expect(outcome.reasons[0]!.detail).toContain('50000.01 EUR in 10m (limit 50000.00 EUR)');
   });
 
   it('velocity over user, device and IP at once counts once (the worst)', () => {
     const outcome = assess(
       facts(),
-      signals({ velocity: { user: quietTotals(11), device: quietTotals(11), ip: quietTotals(51) } }),
+      signals({ velocity: { user: quietTotals(6), device: quietTotals(6), ip: quietTotals(201) } }),
       rules,
     );
     expect(rulesFired(outcome)).toEqual(['velocity-user', 'velocity-device', 'velocity-ip']);
     expect(outcome.score).toBe(rules.velocity.exceeded.score);
+  });
+
+  it('velocity-ip is a weak signal: even far over its limits, an office behind one address is allowed', () => {
+    const outcome = assess(
+      facts(),
+      signals({ velocity: { user: quietTotals(), ip: quietTotals(5_000) } }),
+      rules,
+    );
+    expect(rulesFired(outcome)).toEqual(['velocity-ip']);
+    expect(outcome.reasons[0]!.detail).toContain('far over');
+    expect(outcome.decision).toBe('allow');
+    expect(rules.velocity.ipSevere.strong).toBe(false);
+  });
+
+  it('a single transfer within the step-up ceiling is never by itself a velocity violation', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 1n, max: 5_000_000n }), (amount) => {
+        // The transfer alone in every window (its count may include the challenged first attempt).
+        const totals = quietTotals(2, amount);
+        const outcome = assess(
+          facts({ amount }),
+          signals({ velocity: { user: totals, device: totals, ip: totals } }),
+          rules,
+        );
+        expect(outcome.hits.filter((h) => h.group === 'velocity')).toEqual([]);
+      }),
+    );
   });
 
   it('new-counterparty: the first transfer to someone is noted but allowed', () => {
@@ -74,18 +109,80 @@ describe('each rule alone', () => {
     expect(outcome.decision).toBe('allow');
   });
 
+  it('new-device: a first device is not new; a device is new against a history', () => {
+    const firstDevice = { otherDeviceKnown: false, earlierSession: false };
+    // The user's first session (identity marks every first session "new device") and first payments.
+    expect(
+      assess(facts(), signals({ ...firstDevice, deviceKnown: false, sessionOnNewDevice: true }), rules)
+        .reasons,
+    ).toEqual([]);
+    // Another device moved money before: this unknown one is new.
+    expect(
+      rulesFired(
+        assess(facts(), signals({ ...firstDevice, deviceKnown: false, otherDeviceKnown: true }), rules),
+      ),
+    ).toEqual(['new-device']);
+    // identity saw a new device, and the user had signed in before: new.
+    expect(
+      rulesFired(
+        assess(
+          facts({ deviceId: null }),
+          signals({ ...firstDevice, deviceKnown: null, sessionOnNewDevice: true, earlierSession: true }),
+          rules,
+        ),
+      ),
+    ).toEqual(['new-device']);
+    // A second session on the first device, before it moved money: not new.
+    expect(
+      assess(facts(), signals({ ...firstDevice, deviceKnown: false, earlierSession: true }), rules).reasons,
+    ).toEqual([]);
+    // The rule set can count first devices too.
+    const strict = applyOverrides(rules, { newDevice: { onFirstDevice: true } }, '4');
+    expect(
+      rulesFired(assess(facts(), signals({ ...firstDevice, sessionOnNewDevice: true }), strict)),
+    ).toEqual(['new-device']);
+  });
+
+  it('new-device with a new payee is challenged at any amount (the shape of an account takeover)', () => {
+    const outcome = assess(
+      facts({ amount: 100n }),
+      signals({ deviceKnown: false, counterpartyKnown: false }),
+      rules,
+    );
+    expect(rulesFired(outcome)).toEqual(['new-counterparty', 'new-device']);
+    expect(outcome.decision).toBe('challenge');
+  });
+
   it('new-device: weighs more with a risky amount', () => {
     const small = assess(facts(), signals({ deviceKnown: false }), rules);
     const risky = assess(facts({ amount: 60_000n }), signals({ deviceKnown: false }), rules);
     expect(rulesFired(small)).toEqual(['new-device']);
     expect(risky.score).toBeGreaterThan(small.score);
-    expect(assess(facts(), signals({ sessionOnNewDevice: true }), rules).reasons[0]!.rule).toBe('new-device');
+    expect(
+      assess(facts({ deviceId: null }), signals({ deviceKnown: null, sessionOnNewDevice: true }), rules)
+        .reasons[0]!.rule,
+    ).toBe('new-device');
+    // Once money has moved from it, the device of a "new device" session is no longer new.
+    expect(assess(facts(), signals({ deviceKnown: true, sessionOnNewDevice: true }), rules).reasons).toEqual(
+      [],
+    );
   });
 
-  it('young-session: only with a risky amount', () => {
-    const young = { sessionCreatedAt: new Date(NOW.getTime() - 2 * 60_000) };
-    expect(rulesFired(assess(facts({ amount: 50_000n }), signals(young), rules))).toEqual(['young-session']);
-    expect(assess(facts({ amount: 49_999n }), signals(young), rules).reasons).toEqual([]);
+  it('young-session: on a new device and with a risky amount only', () => {
+    const young = { sessionCreatedAt: new Date(NOW.getTime() - 2 * 60_000), deviceKnown: false };
+    expect(rulesFired(assess(facts({ amount: 50_000n }), signals(young), rules))).toEqual([
+      'new-device',
+      'young-session',
+    ]);
+    expect(rulesFired(assess(facts({ amount: 49_999n }), signals(young), rules))).toEqual(['new-device']);
+    // Paying right after signing in on one's own device is what people do.
+    expect(
+      assess(facts({ amount: 50_000n }), signals({ ...young, deviceKnown: true }), rules).reasons,
+    ).toEqual([]);
+    const strict = applyOverrides(rules, { youngSession: { onKnownDevice: true } }, '5');
+    expect(
+      rulesFired(assess(facts({ amount: 50_000n }), signals({ ...young, deviceKnown: true }), strict)),
+    ).toEqual(['young-session']);
   });
 
   it('amount-anomaly: far above the median, once there is enough history', () => {
@@ -105,9 +202,13 @@ describe('each rule alone', () => {
   });
 
   it('refund-after-transfer: repeated refunds of the user’s transfers', () => {
-    expect(rulesFired(assess(facts(), signals({ recentRefunds: 3 }), rules))).toEqual([
-      'refund-after-transfer',
-    ]);
+    const refunded = assess(facts(), signals({ recentRefunds: 3 }), rules);
+    expect(rulesFired(refunded)).toEqual(['refund-after-transfer']);
+    expect(refunded.decision).toBe('allow');
+    // To a new payee it is challenged, and the abuser's own step-up does not clear it.
+    const cashOut = signals({ recentRefunds: 3, counterpartyKnown: false });
+    expect(assess(facts(), cashOut, rules).decision).toBe('challenge');
+    expect(assess(facts({ acr: 'aal2' }), cashOut, rules).decision).toBe('deny');
     expect(assess(facts(), signals({ recentRefunds: 2 }), rules).reasons).toEqual([]);
   });
 

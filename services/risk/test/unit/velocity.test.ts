@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { WINDOWS } from '../../src/domain/rules.ts';
 import {
   recordVelocityEvent,
+  releaseVelocityAmount,
   WINDOW_SPEC,
   type CounterState,
   type VelocityTotals,
@@ -17,6 +18,17 @@ describe('sliding-window velocity counters', () => {
     const { totals } = recordVelocityEvent(second.state, T0 + 2_000, 'EUR', 500n);
     expect(totals['10m']).toEqual({ count: 3, sum: 1_500n });
     expect(totals['24h']).toEqual({ count: 3, sum: 1_500n });
+  });
+
+  it('gives back the amount of a refused event and keeps its count', () => {
+    const first = recordVelocityEvent(undefined, T0, 'EUR', 1_000n);
+    const refused = recordVelocityEvent(first.state, T0 + 90_000, 'EUR', 4_000n);
+    const released = releaseVelocityAmount(refused.state, T0 + 90_000, T0 + 90_000, 'EUR', 4_000n);
+    const { totals } = recordVelocityEvent(released, T0 + 95_000, 'EUR', 1n);
+    for (const window of WINDOWS) expect(totals[window]).toEqual({ count: 3, sum: 1_001n });
+    // Never below zero, even if asked for more than the bucket holds.
+    const over = releaseVelocityAmount(first.state, T0, T0, 'EUR', 5_000n);
+    expect(recordVelocityEvent(over, T0, 'EUR', 0n).totals['10m']).toEqual({ count: 2, sum: 0n });
   });
 
   it('forgets events once their bucket leaves the window', () => {

@@ -104,6 +104,26 @@ export interface IdempotencyKeysTable {
   completed_at: Nullable<Date>;
 }
 
+export type AdjustmentRequestStatus = 'pending' | 'approved' | 'rejected' | 'expired';
+
+export interface AdjustmentRequestsTable {
+  id: string;
+  seq: Generated<bigint>;
+  wallet_id: string;
+  currency: string;
+  amount: Money;
+  direction: 'credit' | 'debit';
+  reason: string;
+  status: ColumnType<AdjustmentRequestStatus, AdjustmentRequestStatus | undefined, AdjustmentRequestStatus>;
+  requested_by: string;
+  requested_at: DefaultTimestamp;
+  expires_at: ColumnType<Date, Date | string, Date | string>;
+  decided_by: Nullable<string>;
+  decided_at: Nullable<Date>;
+  decision_reason: Nullable<string>;
+  transaction_id: Nullable<string>;
+}
+
 export interface LedgerDatabase extends MessagingTables {
   accounts: AccountsTable;
   transactions: TransactionsTable;
@@ -111,4 +131,5 @@ export interface LedgerDatabase extends MessagingTables {
   holds: HoldsTable;
   provider_events: ProviderEventsTable;
   idempotency_keys: IdempotencyKeysTable;
+  adjustment_requests: AdjustmentRequestsTable;
 }

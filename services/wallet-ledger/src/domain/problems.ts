@@ -101,4 +101,47 @@ export const ledgerProblems = {
       title: 'Conflict',
       detail: `The withdrawal is already ${status}.`,
     }),
+  adjustmentRequestNotFound: () =>
+    new HttpProblem({
+      status: 404,
+      type: ProblemType.notFound,
+      title: 'Not found',
+      detail: 'No such adjustment request.',
+    }),
+  fourEyesRequired: (detail: string) =>
+    new HttpProblem({
+      status: 403,
+      type: ProblemType.fourEyesRequired,
+      title: 'Second approver required',
+      detail,
+    }),
+  adjustmentOwnWallet: (detail: string) =>
+    new HttpProblem({ status: 403, type: ProblemType.adjustmentOwnWallet, title: 'Own wallet', detail }),
+  adjustmentCeilingExceeded: (detail: string, ceiling: bigint) =>
+    new HttpProblem({
+      status: 403,
+      type: ProblemType.adjustmentCeilingExceeded,
+      title: 'Above your adjustment ceiling',
+      detail,
+      extensions: { ceiling: ceiling.toString() },
+    }),
+  adjustmentRequestNotPending: (status: string, decidedBy: string | null) =>
+    new HttpProblem({
+      status: 409,
+      type: ProblemType.adjustmentRequestNotPending,
+      title: 'Adjustment request no longer pending',
+      detail:
+        status === 'expired'
+          ? 'The adjustment request expired before it was approved; request it again.'
+          : `The adjustment request is already ${status}.`,
+      extensions: { requestStatus: status, decidedBy },
+    }),
+  amountAboveMaximum: (field: string, message: string) =>
+    new HttpProblem({
+      status: 400,
+      type: ProblemType.validation,
+      title: 'Invalid request',
+      detail: 'The request is not valid.',
+      errors: [{ field, message }],
+    }),
 };

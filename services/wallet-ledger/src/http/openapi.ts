@@ -1,7 +1,14 @@
 /** wallet-ledger's OpenAPI 3.1 document: public paths (with `/v1`), schemas generated from the zod schemas. */
 import { deadLetterReplaySchema, problemJsonSchema } from '@wallet/service-kit';
 import { z } from 'zod';
-import { adjustmentBody, openWalletBody, refundBody, transferBody, withdrawalBody } from './schemas.ts';
+import {
+  adjustmentBody,
+  adjustmentDecisionBody,
+  openWalletBody,
+  refundBody,
+  transferBody,
+  withdrawalBody,
+} from './schemas.ts';
 
 type JsonObject = Record<string, unknown>;
 
@@ -14,6 +21,45 @@ const schema = (s: z.ZodType): JsonObject => {
 };
 
 const amount = { type: 'string', pattern: '^(0|[1-9][0-9]*)$', description: 'integer minor units' };
+const requestIdParam = {
+  name: 'requestId',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', format: 'uuid' },
+};
+const adjustmentRequest = {
+  type: 'object',
+  required: [
+    'requestId',
+    'status',
+    'walletId',
+    'currency',
+    'amount',
+    'direction',
+    'requestedBy',
+    'expiresAt',
+  ],
+  properties: {
+    requestId: { type: 'string', format: 'uuid' },
+    status: { type: 'string', enum: ['pending', 'approved', 'rejected', 'expired'] },
+    walletId: { type: 'string', format: 'uuid' },
+    currency: { type: 'string' },
+    amount,
+    direction: { type: 'string', enum: ['credit', 'debit'] },
+    reason: { type: 'string' },
+    requestedBy: { type: 'string' },
+    requestedAt: { type: 'string', format: 'date-time' },
+    expiresAt: { type: 'string', format: 'date-time' },
+    decidedBy: { type: ['string', 'null'] },
+    decidedAt: { type: ['string', 'null'], format: 'date-time' },
+    decisionReason: { type: ['string', 'null'] },
+    adjustmentId: {
+      type: ['string', 'null'],
+      format: 'uuid',
+      description: 'The posted adjustment transaction, once approved',
+    },
+  },
+};
 const wallet = {
   type: 'object',
   required: ['walletId', 'currency', 'balance', 'available'],
@@ -39,6 +85,9 @@ const problems = {
   '403': problem('Forbidden'),
   '404': problem('Not found'),
 };
+const notPending = problem(
+  'adjustment-request-not-pending: approved by another admin, rejected or expired (`requestStatus`)',
+);
 const idempotencyKey = { $ref: '#/components/parameters/IdempotencyKey' };
 const idempotent = {
   '409': problem('A request with this Idempotency-Key is still in flight'),
@@ -175,10 +224,70 @@ export function buildOpenApiDocument(): JsonObject {
       },
       '/v1/admin/adjustments': {
         post: {
-          summary: 'Admin adjustment (admin, step-up)',
+          summary:
+            'Request an adjustment (maker; admin, step-up). Nothing moves until a second admin approves.',
+          description:
+            'Refused on your own wallet (403 adjustment-own-wallet) and above the ceiling of your roles ' +
+            '(403 adjustment-ceiling-exceeded, `ceiling` in minor units). The request expires after ' +
+            'ADJUSTMENT_REQUEST_TTL_SECONDS.',
           parameters: [idempotencyKey],
           requestBody: { required: true, ...json(schema(adjustmentBody)) },
-          responses: { '201': ok('Posted', { type: 'object' }), ...problems, ...idempotent },
+          responses: { '202': ok('Pending request', adjustmentRequest), ...problems, ...idempotent },
+        },
+        get: {
+          summary: 'Adjustment requests, newest first (admin, step-up)',
+          parameters: [
+            {
+              name: 'status',
+              in: 'query',
+              schema: { type: 'string', enum: ['pending', 'approved', 'rejected', 'expired'] },
+            },
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200 } },
+            { name: 'cursor', in: 'query', schema: { type: 'string' } },
+          ],
+          responses: {
+            '200': ok('Page of requests', {
+              type: 'object',
+              properties: {
+                items: { type: 'array', items: adjustmentRequest },
+                nextCursor: { type: ['string', 'null'] },
+              },
+            }),
+            ...problems,
+          },
+        },
+      },
+      '/v1/admin/adjustments/{requestId}': {
+        get: {
+          summary: 'One adjustment request (admin, step-up)',
+          parameters: [requestIdParam],
+          responses: { '200': ok('Request', adjustmentRequest), ...problems },
+        },
+      },
+      '/v1/admin/adjustments/{requestId}/approve': {
+        post: {
+          summary: 'Approve and post an adjustment (checker: an admin other than the maker, step-up)',
+          description:
+            'Books the adjustment once, even under concurrent approvals; approving again as the same admin ' +
+            'answers the same request (idempotent on the request id, no Idempotency-Key). 403 ' +
+            'four-eyes-required for the maker, adjustment-own-wallet when the wallet is yours or the ' +
+            "maker's, adjustment-ceiling-exceeded above your ceiling; 422 when a debit would overdraw.",
+          parameters: [requestIdParam],
+          requestBody: { required: false, ...json(schema(adjustmentDecisionBody)) },
+          responses: {
+            '200': ok('Approved and posted', adjustmentRequest),
+            ...problems,
+            '409': notPending,
+            '422': problem('A debit would overdraw the wallet (the request stays pending)'),
+          },
+        },
+      },
+      '/v1/admin/adjustments/{requestId}/reject': {
+        post: {
+          summary: 'Reject (or, as its maker, withdraw) a pending adjustment request (admin, step-up)',
+          parameters: [requestIdParam],
+          requestBody: { required: false, ...json(schema(adjustmentDecisionBody)) },
+          responses: { '200': ok('Rejected', adjustmentRequest), ...problems, '409': notPending },
         },
       },
       '/v1/admin/ledger/reconcile': {

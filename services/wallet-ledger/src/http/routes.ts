@@ -1,7 +1,12 @@
 /** wallet-ledger's HTTP routes (API.md paths without `/v1`). Every route demands a verified internal token. */
 import { randomUUID } from 'node:crypto';
 import type { Express, Request, Response } from 'express';
-import { PAYMENT_PROVIDER_SUBJECT, type InternalClaims } from '@wallet/contracts';
+import {
+  amountBoundViolation,
+  PAYMENT_PROVIDER_SUBJECT,
+  type CurrencyCode,
+  type InternalClaims,
+} from '@wallet/contracts';
 import type { Platform } from '@wallet/platform';
 import {
   getCaller,
@@ -15,16 +20,18 @@ import {
   mountDeadLetterRoutes,
 } from '@wallet/service-kit';
 import type { IdempotencyStore } from '../db/idempotency-store.ts';
+import { checkRequest, type AdjustmentCeilings } from '../domain/adjustment-policy.ts';
 import { decideRisk, type RiskRecord } from '../domain/risk-policy.ts';
 import { ledgerProblems } from '../domain/problems.ts';
 import type { LedgerDeps } from '../operations/deps.ts';
 import {
-  getTransfer,
-  postAdjustment,
-  refundTransfer,
-  requestWithdrawal,
-  transferFunds,
-} from '../operations/movements.ts';
+  approveAdjustmentRequest,
+  getAdjustmentRequest,
+  listAdjustmentRequests,
+  rejectAdjustmentRequest,
+  requestAdjustment,
+} from '../operations/adjustment-requests.ts';
+import { getTransfer, refundTransfer, requestWithdrawal, transferFunds } from '../operations/movements.ts';
 import { applyProviderEvent, providerEventSchema } from '../operations/provider-events.ts';
 import { reconcile } from '../operations/reconcile.ts';
 import {
@@ -41,6 +48,9 @@ import { respondIdempotently } from './idempotent.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import {
   adjustmentBody,
+  adjustmentDecisionBody,
+  adjustmentListQuery,
+  adjustmentRequestIdParams,
   historyQuery,
   openWalletBody,
   refundBody,
@@ -59,11 +69,19 @@ export interface RouteDeps {
   platform: Platform;
   logger: Logger;
   riskPolicy: { platformCurrency: string; failOpenBelow: bigint };
+  /** Maker-checker: ceilings per role and how long a request waits for its approver. */
+  adjustments: { ceilings: AdjustmentCeilings; requestTtlSeconds: number };
   onRiskFailOpen?: () => void;
 }
 
 const isStaff = (caller: InternalClaims): boolean =>
   caller.roles.includes('support') || caller.roles.includes('admin');
+
+/** The per-currency maximum where the body does not name its currency (refunds, adjustments). */
+function assertAmountWithinBound(amount: bigint, currency: string): void {
+  const violation = amountBoundViolation(amount, currency);
+  if (violation) throw ledgerProblems.amountAboveMaximum('body.amount', violation);
+}
 
 function publicWallet(wallet: WalletView): Omit<WalletView, 'ownerId'> {
   const { ownerId: _ownerId, ...rest } = wallet;
@@ -218,6 +236,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
       const transfer = await getTransfer(ledger.db, transferId);
       const mayRefund = transfer && (transfer.toUserId === caller.sub || isStaff(caller));
       if (!transfer || !mayRefund) throw ledgerProblems.transferNotFound();
+      assertAmountWithinBound(body.amount, transfer.currency);
       return refundTransfer(
         ledger,
         {
@@ -274,27 +293,91 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     res.status(200).json(result);
   });
 
+  // Maker-checker: a request moves nothing; a second admin's approval books the adjustment.
   app.post('/admin/adjustments', async (req, res) => {
     requireRole(res, 'admin');
     const caller = requireStepUp(res);
     const body = parseOrThrow(adjustmentBody, req.body, 'body');
-    await respondIdempotently(req, res, idempotencyDeps, caller.sub, 201, async (finish) => {
+    await respondIdempotently(req, res, idempotencyDeps, caller.sub, 202, async (finish) => {
       const wallet = await getWallet(ledger.db, body.walletId);
       if (!wallet) throw ledgerProblems.walletNotFound();
-      return postAdjustment(
+      assertAmountWithinBound(body.amount, wallet.currency);
+      const refusal = checkRequest(deps.adjustments.ceilings, caller, {
+        walletOwnerId: wallet.ownerId,
+        currency: wallet.currency as CurrencyCode,
+        amount: body.amount,
+      });
+      if (refusal?.reason === 'own-wallet') throw ledgerProblems.adjustmentOwnWallet(refusal.detail);
+      if (refusal?.reason === 'ceiling')
+        throw ledgerProblems.adjustmentCeilingExceeded(refusal.detail, refusal.ceiling);
+      const answer = await requestAdjustment(
         ledger,
         {
-          adjustmentId: randomUUID(),
           walletId: body.walletId,
           currency: wallet.currency,
           amount: body.amount,
           direction: body.direction,
           reason: body.reason,
-          initiatedBy: caller.sub,
+          requestedBy: caller.sub,
+          ttlSeconds: deps.adjustments.requestTtlSeconds,
         },
         finish,
       );
+      deps.logger.info({ by: caller.sub, walletId: body.walletId }, 'adjustment requested');
+      return answer;
     });
+  });
+
+  app.get('/admin/adjustments', async (req, res) => {
+    requireRole(res, 'admin');
+    requireStepUp(res);
+    const query = parseOrThrow(adjustmentListQuery, req.query, 'query');
+    const page = await listAdjustmentRequests(ledger.db, query);
+    if (page === 'bad-cursor')
+      throw problems.validation([{ field: 'query.cursor', message: 'unknown cursor' }]);
+    res.json(page);
+  });
+
+  app.get('/admin/adjustments/:requestId', async (req, res) => {
+    requireRole(res, 'admin');
+    requireStepUp(res);
+    const { requestId } = parseOrThrow(adjustmentRequestIdParams, req.params, 'params');
+    const request = await getAdjustmentRequest(ledger.db, requestId);
+    if (!request) throw ledgerProblems.adjustmentRequestNotFound();
+    res.json(request);
+  });
+
+  // Idempotent on the request id (no Idempotency-Key): the same admin approving again gets the same answer.
+  app.post('/admin/adjustments/:requestId/approve', async (req, res) => {
+    requireRole(res, 'admin');
+    const caller = requireStepUp(res);
+    const { requestId } = parseOrThrow(adjustmentRequestIdParams, req.params, 'params');
+    const body = parseOrThrow(adjustmentDecisionBody, req.body ?? {}, 'body');
+    const approved = await approveAdjustmentRequest(ledger, {
+      requestId,
+      checker: caller,
+      ceilings: deps.adjustments.ceilings,
+      comment: body.comment ?? null,
+    });
+    deps.logger.info(
+      { by: caller.sub, requestId, adjustmentId: approved.adjustmentId },
+      'adjustment approved',
+    );
+    res.json(approved);
+  });
+
+  app.post('/admin/adjustments/:requestId/reject', async (req, res) => {
+    requireRole(res, 'admin');
+    const caller = requireStepUp(res);
+    const { requestId } = parseOrThrow(adjustmentRequestIdParams, req.params, 'params');
+    const body = parseOrThrow(adjustmentDecisionBody, req.body ?? {}, 'body');
+    const rejected = await rejectAdjustmentRequest(ledger.db, {
+      requestId,
+      decider: caller,
+      comment: body.comment ?? null,
+    });
+    deps.logger.info({ by: caller.sub, requestId }, 'adjustment rejected');
+    res.json(rejected);
   });
 
   app.get('/admin/ledger/reconcile', async (_req, res) => {

@@ -3,7 +3,7 @@
  * adjustments. Each runs in ONE database transaction with its entries, its outbox event and its
  * idempotency record (through `finish`).
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { enqueueEvent } from '@wallet/platform';
 import { enqueueBalanceLowIfCrossed } from './balance-low.ts';
 import type { LedgerDatabase } from '../db/schema.ts';
@@ -341,44 +341,38 @@ export interface AdjustmentInput {
   direction: 'credit' | 'debit';
   reason: string;
   initiatedBy: string;
+  /** Who asked and who approved (maker-checker), recorded on the transaction. */
+  metadata?: Record<string, string>;
 }
 
-/** An operator's correction, against the suspense account; a debit still cannot overdraw the wallet. */
-export async function postAdjustment(
-  deps: LedgerDeps,
+/**
+ * Books an operator's correction inside the caller's transaction, against a suspense account shard
+ * (`suspense`, picked before the transaction); a debit still cannot overdraw the wallet.
+ */
+export async function bookAdjustment(
+  trx: Transaction<LedgerDatabase>,
+  suspense: string,
   input: AdjustmentInput,
-  finish: Finish,
-): Promise<string> {
-  const suspense = await deps.systemAccounts.pick('suspense', input.currency);
+): Promise<{ createdAt: Date }> {
   const signed = input.direction === 'credit' ? input.amount : -input.amount;
-  return deps.db.transaction().execute(async (trx) => {
-    const { created_at } = await trx
-      .insertInto('transactions')
-      .values({
-        id: input.adjustmentId,
-        kind: 'adjustment',
-        currency: input.currency,
-        amount: input.amount.toString(),
-        from_account_id: input.direction === 'credit' ? suspense : input.walletId,
-        to_account_id: input.direction === 'credit' ? input.walletId : suspense,
-        initiated_by: input.initiatedBy,
-        description: input.reason,
-      })
-      .returning('created_at')
-      .executeTakeFirstOrThrow();
-    await postEntries(trx, input.adjustmentId, input.currency, [
-      { accountId: input.walletId, amount: signed },
-      { accountId: suspense, amount: -signed },
-    ]);
-    return finish(trx, {
-      adjustmentId: input.adjustmentId,
-      status: 'completed',
-      walletId: input.walletId,
-      amount: input.amount.toString(),
+  const { created_at } = await trx
+    .insertInto('transactions')
+    .values({
+      id: input.adjustmentId,
+      kind: 'adjustment',
       currency: input.currency,
-      direction: input.direction,
-      reason: input.reason,
-      createdAt: created_at.toISOString(),
-    });
-  });
+      amount: input.amount.toString(),
+      from_account_id: input.direction === 'credit' ? suspense : input.walletId,
+      to_account_id: input.direction === 'credit' ? input.walletId : suspense,
+      initiated_by: input.initiatedBy,
+      description: input.reason,
+      ...(input.metadata ? { metadata: JSON.stringify(input.metadata) } : {}),
+    })
+    .returning('created_at')
+    .executeTakeFirstOrThrow();
+  await postEntries(trx, input.adjustmentId, input.currency, [
+    { accountId: input.walletId, amount: signed },
+    { accountId: suspense, amount: -signed },
+  ]);
+  return { createdAt: created_at };
 }

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Transaction } from 'kysely';
 import { enqueueEvent } from '@wallet/platform';
-import { currencySchema, positiveAmountSchema } from '@wallet/contracts';
+import { currencySchema, positiveAmountSchema, refineAmountForCurrency } from '@wallet/contracts';
 import { z } from 'zod';
 import type { LedgerDatabase } from '../db/schema.ts';
 import { postEntries, releaseHold } from '../db/postings.ts';
@@ -18,7 +18,9 @@ export const providerEventSchema = z.discriminatedUnion('type', [
   z.object({
     id: z.string().min(1).max(255),
     type: z.literal('payment.succeeded'),
-    data: z.object({ walletId: z.uuid(), amount: positiveAmountSchema, currency: currencySchema }),
+    data: z
+      .object({ walletId: z.uuid(), amount: positiveAmountSchema, currency: currencySchema })
+      .superRefine(refineAmountForCurrency),
   }),
   z.object({
     id: z.string().min(1).max(255),

@@ -280,7 +280,7 @@ describe.skipIf(!adminUrl)('wallet-ledger money movements', () => {
     expect((await ledger.svc.as(null).get('/wallets')).status).toBe(401);
   });
 
-  it('admin adjustments need the admin role and a stepped-up session', async () => {
+  it('admin adjustments need the admin role, a stepped-up session and a second admin', async () => {
     const sub = `adj-${randomUUID()}`;
     const walletId = await ledger.openWallet(sub);
     const body = { walletId, amount: '500', direction: 'credit', reason: 'goodwill credit' };
@@ -298,13 +298,19 @@ describe.skipIf(!adminUrl)('wallet-ledger money movements', () => {
           .post('/admin/adjustments', body, { headers: idem() })
       ).status,
     ).toBe(403);
-    expect((await admin().post('/admin/adjustments', body, { headers: idem() })).status).toBe(201);
-    const overdraw = await admin().post(
+    const checker = ledger.svc.as({ sub: 'op-2', roles: ['admin'], acr: 'aal2' });
+    const credit = await admin().post<{ requestId: string }>('/admin/adjustments', body, { headers: idem() });
+    expect(credit.status).toBe(202);
+    expect((await checker.post(`/admin/adjustments/${credit.body.requestId}/approve`, {})).status).toBe(200);
+    const overdraw = await admin().post<{ requestId: string }>(
       '/admin/adjustments',
       { ...body, amount: '501', direction: 'debit' },
       { headers: idem() },
     );
-    expect(overdraw.status).toBe(422);
+    expect(overdraw.status).toBe(202);
+    expect((await checker.post(`/admin/adjustments/${overdraw.body.requestId}/approve`, {})).status).toBe(
+      422,
+    );
     expect(await wallet(sub, walletId)).toMatchObject({ balance: '500' });
   });
 

@@ -2,8 +2,10 @@
 import type { Migration } from 'kysely/migration';
 import { messagingMigrations } from '@wallet/platform';
 import { ledgerCore } from './0002_ledger_core.ts';
+import { adjustmentRequests } from './0003_adjustment_requests.ts';
 
 export const migrations: Record<string, Migration> = {
   ...messagingMigrations,
   '0002_ledger_core': ledgerCore,
+  '0003_adjustment_requests': adjustmentRequests,
 };
