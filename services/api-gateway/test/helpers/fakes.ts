@@ -246,12 +246,14 @@ export async function startFakes(bus: EmbeddedBus, keyring: TestKeyring): Promis
     app.use((req, res) => {
       if (req.get('idempotency-key') === 'replayed-key') res.setHeader('Idempotent-Replayed', 'true');
       res.setHeader('Set-Cookie', 'leak=1');
-      res.status(req.method === 'POST' ? 201 : 200).json({
-        app: appId,
-        method: req.method,
-        path: req.originalUrl,
-        sub: (res.locals['claims'] as { sub: string }).sub,
-      });
+      res
+        .status(req.method === 'POST' ? 201 : 200)
+        .json({
+          app: appId,
+          method: req.method,
+          path: req.originalUrl,
+          sub: (res.locals['claims'] as { sub: string }).sub,
+        });
     });
     const server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
