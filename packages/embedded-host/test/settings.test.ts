@@ -124,7 +124,7 @@ describe('embedded settings', () => {
     const overrides = daprModeOverrides(services, {
       LOG_LEVEL: 'warn',
       IDENTITY_LOG_LEVEL: 'debug',
-      API_GATEWAY_RATE_LIMIT_SENSITIVE: '50/60',
+      API_GATEWAY_RATE_LIMIT_LOGIN: '50/60',
       API_GATEWAY_REDIS_URL: 'redis://stray:1',
       IDENTITY_DATABASE_URL: 'postgres://stray@127.0.0.1:1/x',
       RISK_TIMEOUT_MS: '900',
@@ -134,7 +134,7 @@ describe('embedded settings', () => {
       'wallet-ledger': {},
       risk: {},
       notification: {},
-      'api-gateway': { RATE_LIMIT_SENSITIVE: '50/60' },
+      'api-gateway': { RATE_LIMIT_LOGIN: '50/60' },
     });
   });
 

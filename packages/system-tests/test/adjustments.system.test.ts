@@ -68,7 +68,12 @@ beforeAll(async () => {
     ...ports,
     logLevel: process.env['TEST_LOG_LEVEL'] ?? 'silent',
     serviceEnv: {
-      'api-gateway': { RATE_LIMIT_ANONYMOUS: LIMITS, RATE_LIMIT_USER: LIMITS, RATE_LIMIT_SENSITIVE: LIMITS },
+      'api-gateway': {
+        RATE_LIMIT_ANONYMOUS: LIMITS,
+        RATE_LIMIT_USER: LIMITS,
+        RATE_LIMIT_SIGNUP: LIMITS,
+        RATE_LIMIT_LOGIN: LIMITS,
+      },
       identity: { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' },
       'wallet-ledger': { ADJUSTMENT_CEILINGS: 'admin=100' },
     },

@@ -285,9 +285,20 @@ beforeAll(async () => {
     logLevel: process.env['TEST_LOG_LEVEL'] ?? 'silent',
     serviceEnv: {
       // Hundreds of sign-ins and sensitive calls from one IP in a few seconds: limits out of the way.
-      'api-gateway': { RATE_LIMIT_ANONYMOUS: LIMITS, RATE_LIMIT_USER: LIMITS, RATE_LIMIT_SENSITIVE: LIMITS },
+      'api-gateway': {
+        RATE_LIMIT_ANONYMOUS: LIMITS,
+        RATE_LIMIT_USER: LIMITS,
+        RATE_LIMIT_SIGNUP: LIMITS,
+        RATE_LIMIT_LOGIN: LIMITS,
+      },
       // Cheap argon2: the matrix is about access, not hashing cost (dev only; production refuses it).
-      identity: { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' },
+      // Its cells send wrong codes by the hundred from one address: failure throttling out of the way too.
+      identity: {
+        ARGON2_MEMORY_KIB: '1024',
+        ARGON2_TIME_COST: '1',
+        LOGIN_FREE_FAILURES: '100',
+        LOGIN_IP_MAX_FAILURES: '100000',
+      },
     },
   });
   agent = new Agent({ connect: { ca: platform.certificate } });

@@ -5,10 +5,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPlatform, type EmbeddedPlatform } from '@wallet/embedded-host';
 import { moneyFlow } from '../src/money-flow.ts';
 import { burstOfSmallTransfers, floodIsShed, refusalsDoNotStopOthers } from '../src/resilience.ts';
+import { PublicClient, onboardFromOneAddress } from '../src/abuse-limits.ts';
 
 // Apart from embedded-host's own test (25490, 28443, 28080) and `npm start` (infra/ports.env: 15400, 8443, 8080).
 // Fixed ports below Linux's ephemeral range (32768-60999): a port in it can be held by a loopback
@@ -52,5 +53,19 @@ describe('system (embedded): money moves through the gateway', () => {
     await burstOfSmallTransfers(platform!.gatewayUrl, platform!.certificate, {
       log: (line) => console.info(`[embedded] ${line}`),
     });
+  }, 90_000);
+});
+
+describe('system (embedded): an office behind one address', () => {
+  it('lets 25 newcomers sign up, verify, sign in, enrol TOTP and step up within 60 s without a 429', async () => {
+    const client = new PublicClient(platform!.gatewayUrl, platform!.certificate);
+    try {
+      const { elapsedMs, statuses } = await onboardFromOneAddress(client, { people: 25 });
+      expect(statuses).toHaveLength(25 * 6);
+      expect(statuses).not.toContain(429);
+      expect(elapsedMs).toBeLessThan(60_000);
+    } finally {
+      await client.close();
+    }
   }, 90_000);
 });

@@ -56,8 +56,14 @@ export const configSchema = runtimeEnvSchema.extend({
   /** Rate limits, `<points>/<seconds>`. */
   RATE_LIMIT_ANONYMOUS: limitSpec.prefault('120/60'),
   RATE_LIMIT_USER: limitSpec.prefault('600/60'),
-  /** Login, registration, MFA, step-up, recovery: per IP and per account. */
-  RATE_LIMIT_SENSITIVE: limitSpec.prefault('10/60'),
+  /**
+   * Every attempt per client address, generous on purpose (offices and carriers put thousands of
+   * people behind one address; identity throttles FAILED sign-ins per account and source):
+   * registration and e-mail verification...
+   */
+  RATE_LIMIT_SIGNUP: limitSpec.prefault('120/60'),
+  /** ...and sign-in, second factor, refresh and recovery. */
+  RATE_LIMIT_LOGIN: limitSpec.prefault('600/60'),
   RATE_LIMIT_WEBHOOK: limitSpec.prefault('600/60'),
   /** WAF limits. */
   WAF_MAX_BODY_BYTES: z.coerce

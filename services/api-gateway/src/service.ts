@@ -116,7 +116,8 @@ export const service: ServiceModule<GatewayDatabase, Config> = {
             limits: {
               anonymous: config.RATE_LIMIT_ANONYMOUS,
               user: config.RATE_LIMIT_USER,
-              sensitive: config.RATE_LIMIT_SENSITIVE,
+              signup: config.RATE_LIMIT_SIGNUP,
+              login: config.RATE_LIMIT_LOGIN,
               webhook: config.RATE_LIMIT_WEBHOOK,
             },
             redis,

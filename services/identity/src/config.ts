@@ -46,14 +46,24 @@ export const configSchema = runtimeEnvSchema.extend({
    * each replaces the last). Bounds what a misbehaving caller can do with a reference.
    */
   CODE_MAX_ISSUES: z.coerce.number().int().min(1).max(50).default(10),
-  /** Failed sign-in attempts (password or second factor) per account before a temporary lockout. */
-  LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
-  /** First lockout; each further lockout doubles it (capped at a day). */
-  LOGIN_LOCKOUT_SECONDS: seconds(900, 24 * 3600),
-  /** Growing delay between failures: base * 2^(failures-2) after the second failure, capped at 30 s. */
+  /**
+   * Sign-in throttling keyed on failures (wrong password, second-factor or recovery code); see
+   * src/domain/throttle.ts. Per account and source address: this many failures are free...
+   */
+  LOGIN_FREE_FAILURES: z.coerce.number().int().min(1).max(100).default(3),
+  /** ...then a delay of base * 2^(failures - free), capped at LOGIN_MAX_DELAY_SECONDS. */
   LOGIN_DELAY_BASE_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
-  /** Failures older than this are forgotten. */
+  LOGIN_MAX_DELAY_SECONDS: seconds(900, 24 * 3600),
+  /** A source's failures on an account are forgotten after this long without a new one. */
   LOGIN_FAILURE_WINDOW_SECONDS: seconds(3600, 7 * 24 * 3600),
+  /** Generous ceiling per account from every source; beyond it only the account's known sources are admitted. */
+  LOGIN_ACCOUNT_MAX_FAILURES: z.coerce.number().int().min(1).max(100_000).default(100),
+  LOGIN_ACCOUNT_WINDOW_SECONDS: seconds(3600, 7 * 24 * 3600),
+  /** Failures per source address across accounts (password spraying); beyond it only known sources are admitted. */
+  LOGIN_IP_MAX_FAILURES: z.coerce.number().int().min(1).max(100_000).default(20),
+  LOGIN_IP_WINDOW_SECONDS: seconds(900, 7 * 24 * 3600),
+  /** An address or device the account signed in from stays known this long after the last success. */
+  LOGIN_TRUSTED_SOURCE_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   TOTP_ISSUER: z.string().min(1).max(64).default('Wallet'),
   /** How long a replica trusts its cached copy of the signing keys (a rotation reaches every replica within it). */
   SIGNING_KEY_CACHE_SECONDS: seconds(30, 600),

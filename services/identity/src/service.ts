@@ -9,6 +9,7 @@ import { keyRingKids, parseKeyRing } from './security/keyring.ts';
 import { createPasswordHasher } from './security/passwords.ts';
 import { createSigningKeys } from './security/signing-keys.ts';
 import type { IdentityDeps } from './application/context.ts';
+import { createBackgroundTasks } from './application/background-tasks.ts';
 
 export const service: ServiceModule<IdentityDatabase, Config> = {
   appId: 'identity',
@@ -41,9 +42,10 @@ export const service: ServiceModule<IdentityDatabase, Config> = {
       logger: ctx.logger,
     };
     await deps.keys.ensureActiveKey();
+    const background = createBackgroundTasks({ concurrency: 4, maxPending: 10_000, logger: ctx.logger });
     return {
       routes: (app) => {
-        mountRoutes(app, { ...deps, verifier: ctx.verifier });
+        mountRoutes(app, { ...deps, verifier: ctx.verifier, background });
         mountDeadLetterRoutes(app, { appId: 'identity', db: deps.db, platform: ctx.platform });
       },
       workers: [
@@ -54,6 +56,7 @@ export const service: ServiceModule<IdentityDatabase, Config> = {
           registry: ctx.metrics.registry,
         }),
         housekeepingWorker({ db: ctx.database.db, config: ctx.config, logger: ctx.logger }),
+        background.worker,
       ],
       bodyLimit: '16kb',
     };

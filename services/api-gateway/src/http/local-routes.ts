@@ -7,13 +7,9 @@ import { z } from 'zod';
 import { auditQuerySchema, listAudit } from '../audit/audit-log.ts';
 import type { GatewayDatabase } from '../db/schema.ts';
 import { SESSION_COOKIE } from '../web/sessions.ts';
-import {
-  clearBrowserCookies,
-  internalSubjectFor,
-  sessionCookieOptions,
-  type LocalContext,
-  type LocalHandler,
-} from './gateway.ts';
+import type { LocalContext, LocalHandler } from './pipeline/types.ts';
+import { clearBrowserCookies, sessionCookieOptions } from './pipeline/browser-session.ts';
+import { internalSubjectFor } from './pipeline/subject.ts';
 import { relayResponse } from './forward.ts';
 import type { OpenApiAggregator } from './openapi.ts';
 import { ANONYMOUS } from '../auth/principal.ts';

@@ -9,8 +9,12 @@ import type { AppId, Role } from '@wallet/contracts';
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 /** Least privilege that may call: `user` = any signed-in principal, `support` = support or admin. */
 export type Audience = 'anonymous' | 'user' | 'support' | 'admin';
-/** `sensitive`: login, registration, MFA, step-up, recovery (tight, per IP and per account). */
-export type RateLimitClass = 'default' | 'sensitive' | 'webhook';
+/**
+ * `signup` (registration, e-mail verification) and `login` (sign-in, second factor, refresh, recovery):
+ * every attempt per client address, generous (many people share an address); failed attempts are
+ * throttled by identity per account and source.
+ */
+export type RateLimitClass = 'default' | 'signup' | 'login' | 'webhook';
 /** Where a route is answered: a service through the platform, or the gateway itself. */
 export type RouteTarget = { kind: 'service'; appId: Exclude<AppId, 'api-gateway'> } | { kind: 'gateway' };
 /** How the caller proves who it is: the usual principal, or the payment provider's webhook signature. */
@@ -31,6 +35,8 @@ export interface RouteSpec {
   auth: RouteAuth;
   /** Served only outside production (the dev outbox). */
   devOnly?: boolean;
+  /** For a browser session: keep the stepped-up token server-side (`adopt-step-up`), or end the session (`end`). */
+  browserSession?: 'adopt-step-up' | 'end';
 }
 
 type RouteInit = Pick<RouteSpec, 'method' | 'path' | 'target' | 'access'> &
@@ -69,51 +75,51 @@ export const ROUTES: readonly RouteSpec[] = [
     path: '/v1/auth/register',
     target: identity,
     access: 'anonymous',
-    rateLimit: 'sensitive',
+    rateLimit: 'signup',
   }),
   route({
     method: 'POST',
     path: '/v1/auth/verify-email',
     target: identity,
     access: 'anonymous',
-    rateLimit: 'sensitive',
+    rateLimit: 'signup',
   }),
   route({
     method: 'POST',
     path: '/v1/auth/login',
     target: identity,
     access: 'anonymous',
-    rateLimit: 'sensitive',
+    rateLimit: 'login',
   }),
   route({
     method: 'POST',
     path: '/v1/auth/login/mfa',
     target: identity,
     access: 'anonymous',
-    rateLimit: 'sensitive',
+    rateLimit: 'login',
   }),
   route({
     method: 'POST',
     path: '/v1/auth/refresh',
     target: identity,
     access: 'anonymous',
-    rateLimit: 'sensitive',
+    rateLimit: 'login',
   }),
-  route({ method: 'POST', path: '/v1/auth/logout', target: identity, access: 'user' }),
+  route({ method: 'POST', path: '/v1/auth/logout', target: identity, access: 'user', browserSession: 'end' }),
   route({
     method: 'POST',
     path: '/v1/auth/step-up',
     target: identity,
     access: 'user',
-    rateLimit: 'sensitive',
     audit: true,
+    browserSession: 'adopt-step-up',
   }),
   route({
     method: 'POST',
     path: '/v1/web/login',
     target: gateway,
     access: 'anonymous',
-    rateLimit: 'sensitive',
+    rateLimit: 'login',
   }),
   route({ method: 'POST', path: '/v1/web/logout', target: gateway, access: 'user' }),
   route({
@@ -121,14 +127,14 @@ export const ROUTES: readonly RouteSpec[] = [
     path: '/v1/auth/recovery',
     target: identity,
     access: 'anonymous',
-    rateLimit: 'sensitive',
+    rateLimit: 'login',
   }),
   route({
     method: 'POST',
     path: '/v1/auth/recovery/complete',
     target: identity,
     access: 'anonymous',
-    rateLimit: 'sensitive',
+    rateLimit: 'login',
     audit: true,
   }),
   route({ method: 'GET', path: '/v1/me', target: identity, access: 'user' }),
@@ -137,7 +143,6 @@ export const ROUTES: readonly RouteSpec[] = [
     path: '/v1/me/mfa/totp',
     target: identity,
     access: 'user',
-    rateLimit: 'sensitive',
     audit: true,
   }),
   route({
@@ -145,7 +150,6 @@ export const ROUTES: readonly RouteSpec[] = [
     path: '/v1/me/mfa/totp/confirm',
     target: identity,
     access: 'user',
-    rateLimit: 'sensitive',
     audit: true,
   }),
   route({

@@ -3,7 +3,8 @@
  * door, and it mints the internal tokens every service behind it verifies.
  */
 import type { Express } from 'express';
-import { mountGateway, type GatewayDeps } from './gateway.ts';
+import { mountGateway } from './gateway.ts';
+import type { GatewayDeps } from './pipeline/types.ts';
 
 export function mountRoutes(app: Express, deps: GatewayDeps): void {
   mountGateway(app, deps);

@@ -1,7 +1,8 @@
 /**
  * Rate limits with rate-limiter-flexible: on Redis when REDIS_URL is set (every gateway replica shares
  * the counters, as Envoy's and Kong's global limits do), in memory in the embedded mode. The limits
- * come from configuration. Answers carry the IETF RateLimit / RateLimit-Policy headers.
+ * come from configuration. Answers carry the IETF RateLimit / RateLimit-Policy headers. These count
+ * every request; failed sign-ins are counted by identity (see http/pipeline/rate-limit.ts).
  */
 import type { Redis } from 'ioredis';
 import {
@@ -12,7 +13,7 @@ import {
 } from 'rate-limiter-flexible';
 import type { LimitSpec } from '../config.ts';
 
-export type LimiterName = 'anonymous' | 'user' | 'sensitive' | 'webhook';
+export type LimiterName = 'anonymous' | 'user' | 'signup' | 'login' | 'webhook';
 
 export interface RateLimitOutcome {
   allowed: boolean;

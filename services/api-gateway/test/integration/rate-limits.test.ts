@@ -21,7 +21,8 @@ describe.skipIf(!adminUrl || !redisUrl)('rate limits on Redis', () => {
       REDIS_URL: redisUrl!,
       RATE_LIMIT_ANONYMOUS: '5/4',
       RATE_LIMIT_USER: '8/60',
-      RATE_LIMIT_SENSITIVE: '3/60',
+      RATE_LIMIT_SIGNUP: '2/60',
+      RATE_LIMIT_LOGIN: '3/60',
     };
     [gw, proxied] = await Promise.all([
       startGateway({ adminUrl: adminUrl!, env }),
@@ -69,19 +70,53 @@ describe.skipIf(!adminUrl || !redisUrl)('rate limits on Redis', () => {
     expect(ok.headers.get('ratelimit')).toBe('"user";r=7;t=60');
   });
 
-  it('holds login to the tighter sensitive limit', async () => {
-    const statuses: number[] = [];
+  it('counts every sign-up and sign-in attempt per address on their own classes, not the anonymous one', async () => {
+    const ip = '203.0.113.50';
+    const post = (path: string, body: unknown) =>
+      proxied.call('POST', path, { body, headers: { 'X-Forwarded-For': ip } });
+    const logins: number[] = [];
     for (let i = 0; i < 4; i++)
-      statuses.push(
-        (
-          await proxied.call('POST', '/v1/auth/login', {
-            body: { email: 'x@example.com', password: 'p' },
-            headers: { 'X-Forwarded-For': '203.0.113.50' },
-          })
-        ).status,
-      );
-    expect(statuses.slice(0, 3).every((s) => s !== 429)).toBe(true);
-    expect(statuses[3]).toBe(429);
+      logins.push((await post('/v1/auth/login', { email: 'x@example.com', password: 'p' })).status);
+    expect(logins.slice(0, 3).every((s) => s !== 429)).toBe(true);
+    expect(logins[3]).toBe(429);
+    const signups: number[] = [];
+    for (let i = 0; i < 3; i++)
+      signups.push((await post('/v1/auth/register', { email: `s${i}@example.com`, password: 'p' })).status);
+    expect(signups).toEqual([201, 201, 429]);
+    // Neither class spent the address's anonymous budget (5 per 4 s here).
+    const other = await proxied.call('GET', '/v1/dev/outbox?to=x@example.com', {
+      headers: { 'X-Forwarded-For': ip },
+    });
+    expect(other.status).toBe(200);
+    expect(other.headers.get('ratelimit')).toMatch(/^"anonymous";r=4;t=\d+$/);
+  });
+
+  it("reports a service's failed sign-in throttling in RateLimit, with its Retry-After", async () => {
+    gw.fakes.overrides.set('identity POST /auth/login', (_req, res) => {
+      res
+        .status(429)
+        .set('Retry-After', '7')
+        .type('application/problem+json')
+        .send(
+          JSON.stringify({
+            type: ProblemType.rateLimited,
+            status: 429,
+            title: 'Too many attempts',
+            policy: 'sign-in-failures',
+          }),
+        );
+    });
+    try {
+      const res = await gw.call('POST', '/v1/auth/login', {
+        body: { email: 'y@example.com', password: 'p' },
+      });
+      expect(res.status).toBe(429);
+      expect((res.body as { type: string }).type).toBe(ProblemType.rateLimited);
+      expect(res.headers.get('retry-after')).toBe('7');
+      expect(res.headers.get('ratelimit')).toBe('"sign-in-failures";r=0;t=7');
+    } finally {
+      gw.fakes.overrides.delete('identity POST /auth/login');
+    }
   });
 
   it('keeps counters in Redis, shared by every gateway replica', async () => {
@@ -92,7 +127,8 @@ describe.skipIf(!adminUrl || !redisUrl)('rate limits on Redis', () => {
     const limits = {
       anonymous: { points: 3, durationSeconds: 60 },
       user: { points: 3, durationSeconds: 60 },
-      sensitive: { points: 3, durationSeconds: 60 },
+      signup: { points: 3, durationSeconds: 60 },
+      login: { points: 3, durationSeconds: 60 },
       webhook: { points: 3, durationSeconds: 60 },
     };
     const a = createRateLimits({ limits, redis, keyPrefix: prefix });

@@ -3,15 +3,9 @@ import { sql } from 'kysely';
 import { problems } from '@wallet/service-kit';
 import type { Role } from '@wallet/contracts';
 import { hasPermission, withBaseRole, type Permission } from '../domain/rbac.ts';
-import {
-  accountKey,
-  clearThrottle,
-  emit,
-  revokeSessions,
-  type IdentityDeps,
-  type RequestMeta,
-} from './context.ts';
+import { emit, revokeSessions, type IdentityDeps, type RequestMeta } from './context.ts';
 import { loadLiveSession } from './account.ts';
+import { forgetAccountFailures } from './sign-in-throttle.ts';
 import { assertPasswordAcceptable } from './auth.ts';
 
 /** Serialises role changes so two admins cannot demote each other into having no admin at all. */
@@ -141,8 +135,8 @@ export async function unlockUser(deps: IdentityDeps, actorId: string, targetId: 
     .returning('email')
     .executeTakeFirst();
   if (!user) throw problems.notFound('No such user.');
-  // Also lifts a temporary lockout after failed sign-ins.
-  await clearThrottle(deps.db, accountKey(deps.ring, user.email));
+  // Also lifts the account's ceiling of failed sign-ins.
+  await forgetAccountFailures(deps, user.email);
   deps.logger.info({ userId: targetId, by: actorId }, 'account unlocked by an administrator');
 }
 

@@ -5,17 +5,12 @@ import { codeHashInput } from './code-delivery.ts';
 import { checkPasswordPolicy } from '../domain/password-policy.ts';
 import type { CodePurpose } from '../db/schema.ts';
 import {
-  accountKey,
-  admitAttempt,
   amrWith,
-  clearThrottle,
   consumeSecondFactor,
   emit,
-  failSignIn,
   identityProblems,
   insertRefreshToken,
   opaqueToken,
-  releaseAttempt,
   openSession,
   revokeSessions,
   sha256Hex,
@@ -24,6 +19,8 @@ import {
   type SessionTokens,
   type Trx,
 } from './context.ts';
+import { admitSignInAttempt, completeSignIn, failSignIn, releaseSignInAttempt } from './sign-in-throttle.ts';
+import type { BackgroundTasks } from './background-tasks.ts';
 
 export function assertPasswordAcceptable(password: string, userInputs: string[], field = 'password'): void {
   const verdict = checkPasswordPolicy(password, userInputs);
@@ -173,8 +170,7 @@ export async function login(
   input: { email: string; password: string; deviceName: string | null },
   meta: RequestMeta,
 ): Promise<LoginAnswer> {
-  const key = accountKey(deps.ring, input.email);
-  const attempt = await admitAttempt(deps, key);
+  const attempt = await admitSignInAttempt(deps, input.email, meta);
   const user = await deps.db
     .selectFrom('users')
     .select(['id', 'email', 'password_hash', 'roles', 'status', 'mfa_enabled'])
@@ -202,7 +198,7 @@ export async function login(
   }
   if (user.mfa_enabled) {
     // The password was right: only the second factor's attempts count from here.
-    await releaseAttempt(deps.db, key);
+    await releaseSignInAttempt(deps, attempt);
     const mfaToken = opaqueToken('mfa');
     await deps.db
       .insertInto('mfa_challenges')
@@ -220,7 +216,7 @@ export async function login(
     secondFactor: false,
     deviceName: input.deviceName,
     meta,
-    throttleKey: key,
+    completing: (trx) => completeSignIn(trx, attempt),
   });
 }
 
@@ -252,8 +248,7 @@ export async function loginWithSecondFactor(
     throw identityProblems.invalidToken('MFA token');
   }
   if (challenge.status === 'locked') throw identityProblems.accountLocked();
-  const key = accountKey(deps.ring, challenge.email);
-  const attempt = await admitAttempt(deps, key);
+  const attempt = await admitSignInAttempt(deps, challenge.email, meta);
   const factor = await consumeSecondFactor(deps, challenge, input.code);
   if (!factor) {
     await deps.db
@@ -276,7 +271,7 @@ export async function loginWithSecondFactor(
     secondFactor: true,
     deviceName: challenge.device_name,
     meta,
-    throttleKey: key,
+    completing: (trx) => completeSignIn(trx, attempt),
   });
 }
 
@@ -386,15 +381,14 @@ export async function stepUp(
     .where('id', '=', session.userId)
     .executeTakeFirstOrThrow();
   if (!user.mfa_enabled) throw identityProblems.mfaNotEnabled();
-  const key = accountKey(deps.ring, user.email);
-  const attempt = await admitAttempt(deps, key);
+  const attempt = await admitSignInAttempt(deps, user.email, meta);
   const factor = await consumeSecondFactor(deps, user, input.code);
   if (!factor) {
     await failSignIn(deps, attempt, user, meta);
     throw identityProblems.invalidCode();
   }
   const updated = await deps.db.transaction().execute(async (trx) => {
-    await clearThrottle(trx, key);
+    await completeSignIn(trx, attempt);
     const current = await trx
       .selectFrom('sessions')
       .select('amr')
@@ -423,6 +417,19 @@ export async function stepUp(
     notAfter: updated.step_up_until,
   });
   return { accessToken: access.accessToken, expiresIn: access.expiresIn };
+}
+
+/**
+ * Accepts a recovery request and does its work after the answer (known and unknown addresses then
+ * answer in the same time: the lookup, the code and the event all happen in the background).
+ */
+export function acceptRecoveryRequest(
+  deps: IdentityDeps,
+  tasks: BackgroundTasks,
+  input: { email: string },
+  meta: RequestMeta,
+): void {
+  tasks.run('recovery-request', () => requestRecovery(deps, input, meta));
 }
 
 export async function requestRecovery(
@@ -460,6 +467,8 @@ export async function completeRecovery(
   meta: RequestMeta,
 ): Promise<void> {
   assertPasswordAcceptable(input.newPassword, [input.email], 'newPassword');
+  // A wrong recovery code is a failed sign-in attempt like a wrong password.
+  const attempt = await admitSignInAttempt(deps, input.email, meta);
   const user = await deps.db
     .selectFrom('users')
     .select(['id', 'email', 'display_name'])
@@ -467,7 +476,10 @@ export async function completeRecovery(
     .executeTakeFirst();
   // Hashing before we know whether the code is right keeps the timing of both answers alike.
   const passwordHash = await deps.hasher.hash(input.newPassword);
-  if (!user) throw identityProblems.invalidCode();
+  if (!user) {
+    await failSignIn(deps, attempt, null, meta);
+    throw identityProblems.invalidCode();
+  }
   const ok = await deps.db.transaction().execute(async (trx) => {
     if (!(await consumeCode(deps, trx, user.id, 'recovery', input.code))) return false;
     await trx
@@ -482,7 +494,7 @@ export async function completeRecovery(
       .execute();
     await revokeSessions(trx, user.id, { allExcept: null }, 'password-recovery', meta);
     await trx.deleteFrom('mfa_challenges').where('user_id', '=', user.id).execute();
-    await clearThrottle(trx, accountKey(deps.ring, user.email));
+    await completeSignIn(trx, attempt);
     await emit(
       trx,
       'passwordChanged',
@@ -492,5 +504,8 @@ export async function completeRecovery(
     );
     return true;
   });
-  if (!ok) throw identityProblems.invalidCode();
+  if (!ok) {
+    await failSignIn(deps, attempt, user, meta);
+    throw identityProblems.invalidCode();
+  }
 }

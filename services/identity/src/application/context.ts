@@ -10,7 +10,6 @@ import type { EventName, Role } from '@wallet/contracts';
 import type { Config } from '../config.ts';
 import type { IdentityDatabase } from '../db/schema.ts';
 import { canonicalRecoveryCode, looksLikeTotp } from '../domain/codes.ts';
-import { delayAfterFailure, lockoutSeconds, type ThrottlePolicy } from '../domain/throttle.ts';
 import type { KeyRing } from '../security/keyring.ts';
 import type { PasswordHasher } from '../security/passwords.ts';
 import type { SigningKeys } from '../security/signing-keys.ts';
@@ -56,9 +55,10 @@ export const identityProblems = {
       status: 429,
       type: ProblemType.rateLimited,
       title: 'Too many attempts',
-      detail: 'Too many sign-in attempts for this account. Try again later.',
+      detail: 'Too many failed sign-in attempts for this account from here. Try again later.',
       headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
-      extensions: { retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)) },
+      // `policy` names the quota for the gateway's RateLimit header; which counter refused is not told.
+      extensions: { retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)), policy: 'sign-in-failures' },
     }),
   invalidCode: (detail = 'The code is wrong, expired or already used.') =>
     new HttpProblem({ status: 400, type: ProblemType.invalidCode, title: 'Invalid code', detail }),
@@ -104,137 +104,6 @@ export async function emit<N extends EventName>(
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Per-account throttling (see domain/throttle.ts for the policy).
-
-export function throttlePolicy(config: Config): ThrottlePolicy {
-  return {
-    maxFailures: config.LOGIN_MAX_FAILURES,
-    lockoutSeconds: config.LOGIN_LOCKOUT_SECONDS,
-    delayBaseMs: config.LOGIN_DELAY_BASE_MS,
-  };
-}
-
-export function accountKey(ring: KeyRing, email: string): string {
-  return ring.hashCode(`sign-in:${email}`);
-}
-
-export interface AdmittedAttempt {
-  key: string;
-  failures: number;
-  lockouts: number;
-}
-
-/**
- * Counts the attempt before the credential is checked (one atomic statement), so a burst of parallel
- * guesses cannot slip past the limit; throws 429 while the account waits out a delay or a lockout.
- */
-export async function admitAttempt(deps: IdentityDeps, key: string): Promise<AdmittedAttempt> {
-  const { config } = deps;
-  const window = config.LOGIN_FAILURE_WINDOW_SECONDS;
-  const fresh = sql<boolean>`(t.last_attempt_at < now() - ${window} * interval '1 second' or t.locked_until <= now())`;
-  const row = await sql<{ failures: number; lockouts: number }>`
-    insert into login_throttle as t (account_key, failures, last_attempt_at) values (${key}, 1, now())
-    on conflict (account_key) do update set
-      failures = case when ${fresh} then 1 else t.failures + 1 end,
-      locked_until = case when t.locked_until <= now() then null else t.locked_until end,
-      last_attempt_at = now()
-    where (t.locked_until is null or t.locked_until <= now())
-      and (t.next_attempt_at is null or t.next_attempt_at <= now())
-      and (t.failures < ${config.LOGIN_MAX_FAILURES} or ${fresh})
-    returning failures, lockouts`.execute(deps.db);
-  const admitted = row.rows[0];
-  if (admitted) return { key, failures: admitted.failures, lockouts: admitted.lockouts };
-  const state = await deps.db
-    .selectFrom('login_throttle')
-    .select(sql<number>`extract(epoch from greatest(locked_until, next_attempt_at) - now())`.as('wait'))
-    .where('account_key', '=', key)
-    .executeTakeFirst();
-  throw identityProblems.throttled(Number(state?.wait ?? 1));
-}
-
-export interface FailureOutcome {
-  lockedUntil: Date | null;
-}
-
-/** Records a failed attempt: the next one must wait, and the limit turns into a temporary lockout. */
-export async function recordFailure(
-  deps: IdentityDeps,
-  trx: Trx,
-  attempt: AdmittedAttempt,
-): Promise<FailureOutcome> {
-  const policy = throttlePolicy(deps.config);
-  const delayMs = delayAfterFailure(attempt.failures, policy);
-  const lockNow = attempt.failures >= policy.maxFailures;
-  const lockSeconds = lockNow ? lockoutSeconds(attempt.lockouts, policy) : 0;
-  const row = await trx
-    .updateTable('login_throttle')
-    .set((eb) => ({
-      next_attempt_at: sql<Date>`now() + ${delayMs} * interval '1 millisecond'`,
-      ...(lockNow
-        ? {
-            locked_until: sql<Date>`now() + ${lockSeconds} * interval '1 second'`,
-            lockouts: eb('lockouts', '+', 1),
-          }
-        : {}),
-    }))
-    .where('account_key', '=', attempt.key)
-    .returning('locked_until')
-    .executeTakeFirst();
-  return { lockedUntil: lockNow ? (row?.locked_until ?? null) : null };
-}
-
-/** Gives back an admitted attempt that turned out right (the password step of an MFA sign-in). */
-export async function releaseAttempt(db: Db, key: string): Promise<void> {
-  await db
-    .updateTable('login_throttle')
-    .set((eb) => ({ failures: sql<number>`greatest(${eb.ref('failures')} - 1, 0)` }))
-    .where('account_key', '=', key)
-    .execute();
-}
-
-export async function clearThrottle(db: Db | Trx, key: string): Promise<void> {
-  await db.deleteFrom('login_throttle').where('account_key', '=', key).execute();
-}
-
-/** A failed sign-in step of an existing user: throttle, tell risk, and tell the user when it locks. */
-export async function failSignIn(
-  deps: IdentityDeps,
-  attempt: AdmittedAttempt,
-  user: { id: string; email: string } | null,
-  meta: RequestMeta,
-): Promise<void> {
-  await deps.db.transaction().execute(async (trx) => {
-    const outcome = await recordFailure(deps, trx, attempt);
-    if (!user) return;
-    await emit(
-      trx,
-      'loginFailed',
-      { userId: user.id, ip: meta.ip, failedAttempts: attempt.failures },
-      user.id,
-      meta,
-    );
-    if (outcome.lockedUntil) {
-      await emit(
-        trx,
-        'userLocked',
-        {
-          userId: user.id,
-          email: user.email,
-          reason: 'failed-logins',
-          lockedUntil: outcome.lockedUntil.toISOString(),
-        },
-        user.id,
-        meta,
-      );
-      deps.logger.warn(
-        { userId: user.id, lockedUntil: outcome.lockedUntil },
-        'account temporarily locked after failed sign-ins',
-      );
-    }
-  });
-}
-
-// ---------------------------------------------------------------------------------------------------
 // Sessions and tokens.
 
 export interface SessionTokens {
@@ -274,7 +143,8 @@ export async function openSession(
     secondFactor: boolean;
     deviceName: string | null;
     meta: RequestMeta;
-    throttleKey: string;
+    /** Runs inside the session's transaction (the sign-in throttle forgets this source's failures). */
+    completing: (trx: Trx) => Promise<void>;
   },
 ): Promise<SessionTokens> {
   const { meta } = input;
@@ -309,7 +179,7 @@ export async function openSession(
       .returning(sql<boolean>`(xmax = 0)`.as('inserted'))
       .executeTakeFirstOrThrow();
     const token = await insertRefreshToken(deps, trx, session.id, expiresAt);
-    await clearThrottle(trx, input.throttleKey);
+    await input.completing(trx);
     await emit(
       trx,
       'sessionCreated',

@@ -15,7 +15,7 @@ export interface UsersTable {
   password_hash: string;
   email_verified_at: Timestamp | null;
   roles: ColumnType<Role[], Role[] | undefined, Role[]>;
-  /** `locked` = locked by an administrator (the temporary lockout lives in login_throttle). */
+  /** `locked` = locked by an administrator (failed sign-ins only slow down their sources: sign_in_failures). */
   status: ColumnType<UserStatus, UserStatus | undefined, UserStatus>;
   locked_reason: string | null;
   mfa_enabled: Generated<boolean>;
@@ -98,15 +98,28 @@ export interface KnownDevicesTable {
   last_seen_at: Generated<Date>;
 }
 
-export interface LoginThrottleTable {
-  /** Keyed hash of the normalised e-mail (existing account or not). */
-  account_key: string;
-  /** Attempts admitted since the last success (counted before verification, so bursts cannot overshoot). */
+/** Failure counters (see src/domain/throttle.ts): `source` = account+address, `account`, `ip` = address. */
+export interface SignInFailuresTable {
+  scope: 'source' | 'account' | 'ip';
+  /** Keyed hash of what is counted (the normalised e-mail, the address, or both). */
+  key: string;
+  /**
+   * `source`: attempts admitted and not proven right (counted before the check, so a parallel burst
+   * cannot overshoot). `account`/`ip`: failures recorded in the window.
+   */
   failures: Generated<number>;
-  lockouts: Generated<number>;
+  window_started_at: Generated<Date>;
+  last_failure_at: Generated<Date>;
+  /** `account`/`ip`: attempts admitted and not answered yet (forgotten after a minute without attempts). */
+  pending: Generated<number>;
   last_attempt_at: Generated<Date>;
-  next_attempt_at: Timestamp | null;
-  locked_until: Timestamp | null;
+}
+
+/** Addresses and devices an account signed in from (keyed hashes). */
+export interface SignInSourcesTable {
+  account_key: string;
+  source_key: string;
+  last_success_at: Generated<Date>;
 }
 
 export type SigningKeyStatus = 'active' | 'retired';
@@ -132,6 +145,7 @@ export interface IdentityDatabase extends MessagingTables {
   refresh_tokens: RefreshTokensTable;
   mfa_challenges: MfaChallengesTable;
   known_devices: KnownDevicesTable;
-  login_throttle: LoginThrottleTable;
+  sign_in_failures: SignInFailuresTable;
+  sign_in_sources: SignInSourcesTable;
   signing_keys: SigningKeysTable;
 }

@@ -5,6 +5,7 @@ import type { BackgroundWorker, Logger } from '@wallet/service-kit';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.ts';
 import type { IdentityDatabase } from '../db/schema.ts';
+import { pruneSignInThrottle } from '../application/sign-in-throttle.ts';
 
 export function outboxRelayWorker(options: {
   db: Kysely<IdentityDatabase>;
@@ -21,7 +22,7 @@ export function outboxRelayWorker(options: {
   return { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() };
 }
 
-/** Deletes what can never be used again: spent codes and challenges, dead refresh tokens, stale throttle rows. */
+/** Deletes what can never be used again: spent codes and challenges, dead refresh tokens, stale throttle rows and sources. */
 export async function runHousekeeping(db: Kysely<IdentityDatabase>, config: Config): Promise<void> {
   const dayAgo = sql<Date>`now() - interval '1 day'`;
   await db.deleteFrom('mfa_challenges').where('expires_at', '<', dayAgo).execute();
@@ -42,15 +43,7 @@ export async function runHousekeeping(db: Kysely<IdentityDatabase>, config: Conf
       ]),
     )
     .execute();
-  await db
-    .deleteFrom('login_throttle')
-    .where(
-      'last_attempt_at',
-      '<',
-      sql<Date>`now() - ${config.LOGIN_FAILURE_WINDOW_SECONDS} * interval '1 second'`,
-    )
-    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', sql<Date>`now()`)]))
-    .execute();
+  await pruneSignInThrottle({ db, config });
 }
 
 export function housekeepingWorker(options: {

@@ -20,6 +20,7 @@ interface Operation {
   errors: number[];
   security?: boolean;
   stepUp?: boolean;
+  description?: string;
 }
 
 function operation(op: Operation) {
@@ -46,6 +47,7 @@ function operation(op: Operation) {
   }
   return {
     summary: op.summary,
+    ...(op.description ? { description: op.description } : {}),
     tags: op.tags,
     ...(parameters.length ? { parameters } : {}),
     ...(op.body
@@ -102,6 +104,8 @@ export function openApiDocument(): Record<string, unknown> {
         post: {
           ...operation({
             summary: 'Sign in with e-mail and password',
+            description:
+              'Failed attempts (wrong password, second-factor or recovery code) are throttled per account and client address: 3 free, then delays doubling from 1 s to 15 min; beyond 100 failures an hour per account or 20 per 15 minutes per address, only addresses and devices the account has signed in from are admitted. Refused: 429 `rate-limited` with Retry-After.',
             tags: ['auth'],
             body: s.loginBody,
             ok: { status: 200, description: 'Tokens, or a second factor is needed' },
@@ -127,6 +131,8 @@ export function openApiDocument(): Record<string, unknown> {
       '/v1/auth/login/mfa': {
         post: operation({
           summary: 'Finish sign-in with a TOTP or recovery code',
+          description:
+            'Failed attempts (wrong password, second-factor or recovery code) are throttled per account and client address: 3 free, then delays doubling from 1 s to 15 min; beyond 100 failures an hour per account or 20 per 15 minutes per address, only addresses and devices the account has signed in from are admitted. Refused: 429 `rate-limited` with Retry-After.',
           tags: ['auth'],
           body: s.loginMfaBody,
           ok: { status: 200, schema: s.tokenResponse, description: 'Tokens' },
@@ -155,6 +161,8 @@ export function openApiDocument(): Record<string, unknown> {
       '/v1/auth/step-up': {
         post: operation({
           summary: 'Raise the session to aal2 for a few minutes',
+          description:
+            'Failed attempts (wrong password, second-factor or recovery code) are throttled per account and client address: 3 free, then delays doubling from 1 s to 15 min; beyond 100 failures an hour per account or 20 per 15 minutes per address, only addresses and devices the account has signed in from are admitted. Refused: 429 `rate-limited` with Retry-After.',
           tags: ['auth'],
           body: s.stepUpBody,
           ok: { status: 200, schema: s.stepUpResponse, description: 'An aal2 access token' },
@@ -164,6 +172,8 @@ export function openApiDocument(): Record<string, unknown> {
       '/v1/auth/recovery': {
         post: operation({
           summary: 'E-mail a recovery code (always 202)',
+          description:
+            'Answered at once, whether or not the address has an account; the lookup, the code and the e-mail happen after the answer, so the timing reveals nothing.',
           tags: ['auth'],
           body: s.recoveryBody,
           ok: { status: 202, description: 'Accepted' },
@@ -174,6 +184,8 @@ export function openApiDocument(): Record<string, unknown> {
       '/v1/auth/recovery/complete': {
         post: operation({
           summary: 'Set a new password with the code; every session is revoked',
+          description:
+            'Failed attempts (wrong password, second-factor or recovery code) are throttled per account and client address: 3 free, then delays doubling from 1 s to 15 min; beyond 100 failures an hour per account or 20 per 15 minutes per address, only addresses and devices the account has signed in from are admitted. Refused: 429 `rate-limited` with Retry-After.',
           tags: ['auth'],
           body: s.recoveryCompleteBody,
           ok: { status: 204, description: 'Password changed' },
@@ -265,6 +277,7 @@ export function openApiDocument(): Record<string, unknown> {
         post: {
           ...operation({
             summary: 'Unlock a user (support, admin; step-up)',
+            description: "Also lifts the account's ceiling of failed sign-ins.",
             tags: ['admin'],
             ok: { status: 204, description: 'Unlocked' },
             errors: [400, 401, 403, 404],

@@ -15,13 +15,13 @@ import {
 } from '@wallet/service-kit';
 import { paginationQuerySchema } from '@wallet/contracts';
 import {
+  acceptRecoveryRequest,
   completeRecovery,
   login,
   loginWithSecondFactor,
   logout,
   refresh,
   register,
-  requestRecovery,
   stepUp,
   verifyEmail,
 } from '../application/auth.ts';
@@ -40,6 +40,7 @@ import {
 import { issueCodeForDelivery } from '../application/code-delivery.ts';
 import { authoriseAdmin, findUsers, lockUser, setRoles, unlockUser } from '../application/admin.ts';
 import type { IdentityDeps, RequestMeta } from '../application/context.ts';
+import type { BackgroundTasks } from '../application/background-tasks.ts';
 import { openApiDocument } from './openapi.ts';
 import * as s from './schemas.ts';
 
@@ -72,7 +73,10 @@ async function requireUserSession(deps: IdentityDeps, res: Response) {
   return session;
 }
 
-export function mountRoutes(app: Express, deps: IdentityDeps & { verifier: InternalTokenVerifier }): void {
+export function mountRoutes(
+  app: Express,
+  deps: IdentityDeps & { verifier: InternalTokenVerifier; background: BackgroundTasks },
+): void {
   app.use(requireInternalCaller(deps.verifier));
   // The gateway may call every route; another service only the route made for it, so a token minted
   // by notification can never act as a user on the public API.
@@ -125,9 +129,9 @@ export function mountRoutes(app: Express, deps: IdentityDeps & { verifier: Inter
     const body = parseOrThrow(s.refreshBody, req.body, 'body');
     res.json(await refresh(deps, body, metaOf(req, getCaller(res))));
   });
-  app.post('/auth/recovery', async (req, res) => {
+  app.post('/auth/recovery', (req, res) => {
     const body = parseOrThrow(s.recoveryBody, req.body, 'body');
-    await requestRecovery(deps, body, metaOf(req, getCaller(res)));
+    acceptRecoveryRequest(deps, deps.background, body, metaOf(req, getCaller(res)));
     res.status(202).end();
   });
   app.post('/auth/recovery/complete', async (req, res) => {

@@ -1,4 +1,5 @@
-/** Registration, e-mail verification, sign-in, throttling, refresh rotation, logout, recovery. */
+/** Registration, e-mail verification, sign-in, refresh rotation, logout, recovery (throttling: throttle.test.ts). */
+import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { infraEnv } from '@wallet/testing';
@@ -10,6 +11,7 @@ import {
   asHolder,
   countEvents,
   RECOVERY_V2,
+  recoveryEvents,
   REGISTERED_V2,
   asNotification,
   issueCode,
@@ -263,42 +265,6 @@ describe.skipIf(!adminUrl)('identity: accounts and sign-in', () => {
       );
     });
 
-    it('locks an account temporarily after repeated failures and tells the user', async () => {
-      const { email, userId } = await registerVerified(svc);
-      for (let i = 0; i < 3; i += 1)
-        expect((await login(svc, email, OTHER_STRONG_PASSWORD)).status).toBe(401);
-      // Even the right password waits out the lockout.
-      const locked = await login(svc, email, STRONG_PASSWORD);
-      expect(locked.status).toBe(429);
-      expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(800);
-      const notice = await latestEvent<{ reason: string; lockedUntil: string }>(
-        svc,
-        'wallet.identity.user.locked.v1',
-        userId,
-      );
-      expect(notice?.reason).toBe('failed-logins');
-      expect(new Date(notice!.lockedUntil).getTime()).toBeGreaterThan(Date.now() + 800_000);
-      expect(await countEvents(svc, 'wallet.identity.login.failed.v1', userId)).toBe(3);
-
-      // An address without an account behaves the same way, so the lockout reveals nothing.
-      const nobody = uniqueEmail('nobody');
-      for (let i = 0; i < 3; i += 1)
-        expect((await login(svc, nobody, OTHER_STRONG_PASSWORD)).status).toBe(401);
-      const nobodyLocked = await login(svc, nobody, OTHER_STRONG_PASSWORD);
-      expect(nobodyLocked.status).toBe(429);
-      expect(nobodyLocked.body).toEqual(locked.body);
-    });
-
-    it('never lets a burst of parallel guesses past the failure limit', async () => {
-      const { email, userId } = await registerVerified(svc);
-      const answers = await Promise.all(
-        Array.from({ length: 8 }, () => login(svc, email, OTHER_STRONG_PASSWORD)),
-      );
-      expect(answers.filter((a) => a.status === 401)).toHaveLength(3);
-      expect(answers.filter((a) => a.status === 429)).toHaveLength(5);
-      expect(await countEvents(svc, 'wallet.identity.login.failed.v1', userId)).toBe(3);
-    });
-
     it('upgrades a hash made with older parameters on the next sign-in', async () => {
       const { email, userId } = await registerVerified(svc);
       const { hash } = await import('@node-rs/argon2');
@@ -316,6 +282,39 @@ describe.skipIf(!adminUrl)('identity: accounts and sign-in', () => {
   });
 
   describe('account recovery', () => {
+    it('answers known and unknown addresses in the same time (medians of 250 each within 0.5 ms)', async () => {
+      const known = [];
+      for (let i = 0; i < 5; i += 1) known.push((await registerVerified(svc)).email);
+      const client = anonymous(svc);
+      const timed = async (email: string) => {
+        const started = performance.now();
+        const res = await client.post('/auth/recovery', { email });
+        const ms = performance.now() - started;
+        expect(res.status).toBe(202);
+        return ms;
+      };
+      const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+      for (let i = 0; i < 20; i += 1) await timed(uniqueEmail('warmup'));
+      // Up to five rounds: on a loaded shared machine one round's medians can drift apart by chance,
+      // while a real difference shows in every round (answering synchronously, as before, differed by
+      // 4-5 ms in every round; the issue measured 2.3 ms).
+      const rounds: { k: number; u: number }[] = [];
+      for (let round = 0; round < 5; round += 1) {
+        const times = { known: [] as number[], unknown: [] as number[] };
+        // Pairs in random order, so both groups meet the same neighbours and the same machine load.
+        for (let i = 0; i < 250; i += 1) {
+          for (const isKnown of Math.random() < 0.5 ? [true, false] : [false, true]) {
+            const ms = await timed(isKnown ? known[i % known.length]! : uniqueEmail('nobody'));
+            (isKnown ? times.known : times.unknown).push(ms);
+          }
+        }
+        rounds.push({ k: median(times.known), u: median(times.unknown) });
+        if (Math.abs(rounds.at(-1)!.k - rounds.at(-1)!.u) <= 0.5) break;
+      }
+      const report = rounds.map((r) => `known ${r.k.toFixed(3)} ms, unknown ${r.u.toFixed(3)} ms`).join('; ');
+      expect(Math.abs(rounds.at(-1)!.k - rounds.at(-1)!.u), report).toBeLessThanOrEqual(0.5);
+    }, 180_000);
+
     it('answers 202 whether or not the account exists, and e-mails a code only to a real one', async () => {
       const { email, userId } = await registerVerified(svc);
       const unknown = await anonymous(svc).post('/auth/recovery', { email: uniqueEmail('nobody') });
@@ -323,6 +322,7 @@ describe.skipIf(!adminUrl)('identity: accounts and sign-in', () => {
       expect(unknown.status).toBe(202);
       expect(known.status).toBe(202);
       expect(unknown.text).toBe(known.text);
+      await recoveryEvents(svc, userId, 1);
       expect(await countEvents(svc, RECOVERY_V2, userId)).toBe(1);
       expect(await recoveryCodeFor(svc, { userId, email })).toMatch(/^[0-9]{8}$/);
     });
@@ -388,8 +388,10 @@ describe.skipIf(!adminUrl)('identity: accounts and sign-in', () => {
     it('a newer request replaces the pending code of an older one', async () => {
       const user = await registerVerified(svc);
       await anonymous(svc).post('/auth/recovery', { email: user.email });
+      await recoveryEvents(svc, user.userId, 1);
       const older = await latestEvent<{ codeRef: string }>(svc, RECOVERY_V2, user.userId);
       await anonymous(svc).post('/auth/recovery', { email: user.email });
+      await recoveryEvents(svc, user.userId, 2);
       const stale = await asNotification(svc).post<{ type: string }>(
         `/internal/one-time-codes/${older!.codeRef}/issue`,
         { recipient: user.email },

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { decodeJwt } from 'jose';
 import { generate } from 'otplib';
 import { sql } from 'kysely';
+import { waitFor } from '@wallet/testing';
 import { startTestService, type ServiceClient, type TestService } from '@wallet/service-testing';
 import type { InternalSubject } from '@wallet/service-kit';
 import { accessTokenClaimsSchema } from '@wallet/contracts';
@@ -13,12 +14,15 @@ import type { IdentityDatabase } from '../../src/db/schema.ts';
 
 export type IdentityTestService = TestService<IdentityDatabase, Config>;
 
-/** Cheap argon2 and no waiting between failures: the behaviour under test, not the cost. */
+/**
+ * Cheap argon2 and no waiting between failures: the behaviour under test, not the cost (throttle.test.ts
+ * runs the default throttling policy).
+ */
 export const TEST_ENV: Record<string, string> = {
   ARGON2_MEMORY_KIB: '1024',
   ARGON2_TIME_COST: '1',
   LOGIN_DELAY_BASE_MS: '0',
-  LOGIN_MAX_FAILURES: '3',
+  LOGIN_IP_MAX_FAILURES: '100000',
   SIGNING_KEY_CACHE_SECONDS: '1',
   HOUSEKEEPING_INTERVAL_SECONDS: '0',
 };
@@ -85,6 +89,15 @@ export async function latestEvent<T = Record<string, unknown>>(
   return row?.payload as T | undefined;
 }
 
+/** Waits for the newest outbox event of `type` about `userId` (for work done after the answer). */
+export async function eventuallyLatestEvent<T = Record<string, unknown>>(
+  svc: IdentityTestService,
+  type: string,
+  userId: string,
+): Promise<T> {
+  return waitFor(() => latestEvent<T>(svc, type, userId), { timeoutMs: 5_000, intervalMs: 20, what: type });
+}
+
 export async function countEvents(svc: IdentityTestService, type: string, userId: string): Promise<number> {
   const row = await svc.ownerDb
     .selectFrom('outbox')
@@ -123,8 +136,18 @@ export async function verificationCodeFor(svc: IdentityTestService, user: { user
 }
 
 /** The recovery code of the newest recovery request, as the notification service would send it. */
+/** Recovery requests are handled in the background (equal-time answers): wait until `count` events exist. */
+export async function recoveryEvents(svc: IdentityTestService, userId: string, count: number): Promise<void> {
+  await waitFor(async () => (await countEvents(svc, RECOVERY_V2, userId)) >= count, {
+    timeoutMs: 5_000,
+    intervalMs: 20,
+    what: `${count} recovery event(s)`,
+  });
+}
+
+/** The code of the user's latest recovery request (waits for its event). */
 export async function recoveryCodeFor(svc: IdentityTestService, user: { userId: string; email: string }) {
-  const event = await latestEvent<{ codeRef: string }>(svc, RECOVERY_V2, user.userId);
+  const event = await eventuallyLatestEvent<{ codeRef: string }>(svc, RECOVERY_V2, user.userId);
   return (await issueCode(svc, event?.codeRef, user.email)).code;
 }
 

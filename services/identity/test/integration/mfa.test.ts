@@ -120,23 +120,22 @@ describe.skipIf(!adminUrl)('identity: MFA, step-up and sessions', () => {
       expect((await mfaLogin(user.email, user.recoveryCodes[1]!)).status).toBe(200);
     });
 
-    it('kills an MFA token after too many wrong codes', async () => {
+    it('kills an MFA token after too many wrong codes, without locking the account', async () => {
       const user = await mfaUser();
       const first = await login(svc, user.email, STRONG_PASSWORD);
       const mfaToken = first.body.mfaToken;
-      for (let i = 0; i < 2; i += 1) {
+      // CODE_MAX_ATTEMPTS (5) wrong codes per challenge (the delays between them are off in this suite).
+      for (let i = 0; i < 5; i += 1) {
         expect((await anonymous(svc).post('/auth/login/mfa', { mfaToken, code: '000000' })).status).toBe(400);
       }
-      // Third failure reaches the account's limit (3 in tests): the account waits.
-      await anonymous(svc).post('/auth/login/mfa', { mfaToken, code: '000000' });
       const res = await anonymous(svc).post('/auth/login/mfa', {
         mfaToken,
         code: await totpCode(user.secret, 1),
       });
-      expect([401, 429]).toContain(res.status);
-      expect((await latestEvent(svc, 'wallet.identity.user.locked.v1', user.userId))?.['reason']).toBe(
-        'failed-logins',
-      );
+      expect(res.status).toBe(401);
+      expect(await latestEvent(svc, 'wallet.identity.user.locked.v1', user.userId)).toBeUndefined();
+      // A new challenge (the password again) still works.
+      expect((await mfaLogin(user.email, await totpCode(user.secret, 1))).status).toBe(200);
     });
   });
 
