@@ -17,6 +17,7 @@ import {
   latestEvent,
   login,
   loginTokens,
+  recoveryCodeFor,
   registerVerified,
   startIdentity,
   totpCode,
@@ -184,11 +185,7 @@ describe.skipIf(!adminUrl)('identity: sign-in throttling (default policy)', () =
 
     const recoverer = { ip: freshIp() };
     await anonymous(svc, recoverer).post('/auth/recovery', { email: user.email });
-    const { code } = await eventuallyLatestEvent<{ code: string }>(
-      svc,
-      'wallet.identity.recovery.requested.v1',
-      user.userId,
-    );
+    const code = await recoveryCodeFor(svc, user);
     const wrong = code === '00000000' ? '11111111' : '00000000';
     const recoveryStatuses: number[] = [];
     for (let i = 0; i < 4; i += 1)
