@@ -10,6 +10,11 @@ import { createBodyPipeline } from './http/gateway.ts';
 import { createAccessTokenVerifier, createJwksSource } from './auth/access-tokens.ts';
 import { createApiClientStore } from './auth/api-clients.ts';
 import { createRevocationList, subscribeToRevocations } from './auth/revocation.ts';
+import {
+  cachedSessionStatuses,
+  createIdentitySessionStatusSource,
+  withCurrentRoles,
+} from './auth/current-roles.ts';
 import { createCryptoBox } from './infra/crypto-box.ts';
 import { createMemoryNonceStore, createRedisNonceStore } from './infra/nonce-store.ts';
 import { createRateLimits } from './infra/rate-limits.ts';
@@ -99,13 +104,23 @@ export const service: ServiceModule<GatewayDatabase, Config> = {
           logger,
           db,
           forwarder: createForwarder({ platform, signer, timeoutMs: config.UPSTREAM_TIMEOUT_MS }),
-          accessTokens: createAccessTokenVerifier(
-            createJwksSource({
-              platform,
-              signer,
-              cacheSeconds: config.JWKS_CACHE_SECONDS,
-              refreshCooldownMs: config.JWKS_REFRESH_COOLDOWN_MS,
-            }),
+          accessTokens: withCurrentRoles(
+            createAccessTokenVerifier(
+              createJwksSource({
+                platform,
+                signer,
+                cacheSeconds: config.JWKS_CACHE_SECONDS,
+                refreshCooldownMs: config.JWKS_REFRESH_COOLDOWN_MS,
+              }),
+            ),
+            cachedSessionStatuses(
+              createIdentitySessionStatusSource({
+                platform,
+                signer,
+                timeoutMs: config.ROLE_CHECK_TIMEOUT_MS,
+              }),
+              { ttlMs: config.ROLE_CHECK_CACHE_MS },
+            ),
           ),
           revocations,
           webSessions,
