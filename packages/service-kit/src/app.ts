@@ -1,6 +1,6 @@
 /**
  * Builds a service's Express app (no listening, no globals) so tests can mount it: helmet, request
- * ids, pino-http, RED metrics, `/healthz`, `/readyz`, `/metrics`, the sidecar's app-token check, JSON
+ * ids, pino-http, RED metrics, `/healthz`, a terse `/readyz`, the sidecar's app-token check, JSON
  * parsing, the service's routes, then problem+json for 404s and errors.
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
@@ -11,7 +11,8 @@ import { ProblemType } from '@wallet/contracts';
 import { HttpProblem, notFoundHandler, problemErrorHandler, sendProblem } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { metricsMiddleware, type ServiceMetrics } from './metrics.ts';
-import { checkReadiness, type ReadinessCheck } from './readiness.ts';
+import type { ReadinessCheck } from './readiness.ts';
+import { publicReadinessHandler } from './internal-app.ts';
 
 export interface ServiceAppOptions {
   service: string;
@@ -36,7 +37,7 @@ export interface ServiceAppOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const UNAUTHENTICATED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+const UNAUTHENTICATED_PATHS = new Set(['/healthz', '/readyz']);
 
 function constantTimeEqual(a: string, b: string): boolean {
   const left = Buffer.from(a);
@@ -93,30 +94,12 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   );
   app.use(metricsMiddleware(options.metrics));
 
+  // The public face says alive / ready or not, nothing more: the detailed report and /metrics are
+  // on the internal listener (internal-app.ts).
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'alive', service: options.service });
+    res.json({ status: 'alive' });
   });
-  app.get('/readyz', async (req, res) => {
-    const report = await checkReadiness(options.readiness);
-    if (report.ready) {
-      res.json({ status: 'ready', service: options.service, checks: report.checks });
-      return;
-    }
-    sendProblem(
-      res,
-      new HttpProblem({
-        status: 503,
-        type: ProblemType.notReady,
-        title: 'Not ready',
-        detail: `${options.service} is not ready.`,
-        extensions: { service: options.service, checks: report.checks },
-      }),
-      req.originalUrl,
-    );
-  });
-  app.get('/metrics', async (_req, res) => {
-    res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
-  });
+  app.get('/readyz', publicReadinessHandler(options.readiness));
 
   if (options.appApiToken) app.use(appTokenCheck(options.appApiToken));
   for (const router of options.sidecarRouters ?? []) app.use(router);

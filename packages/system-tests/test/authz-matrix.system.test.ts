@@ -285,7 +285,13 @@ beforeAll(async () => {
     logLevel: process.env['TEST_LOG_LEVEL'] ?? 'silent',
     serviceEnv: {
       // Hundreds of sign-ins and sensitive calls from one IP in a few seconds: limits out of the way.
-      'api-gateway': { RATE_LIMIT_ANONYMOUS: LIMITS, RATE_LIMIT_USER: LIMITS, RATE_LIMIT_SENSITIVE: LIMITS },
+      // X-Upstream-App (off by default) tells the gateway's own refusals from the services'.
+      'api-gateway': {
+        RATE_LIMIT_ANONYMOUS: LIMITS,
+        RATE_LIMIT_USER: LIMITS,
+        RATE_LIMIT_SENSITIVE: LIMITS,
+        GATEWAY_EXPOSE_UPSTREAM_APP: 'true',
+      },
       // Cheap argon2: the matrix is about access, not hashing cost (dev only; production refuses it).
       identity: { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' },
     },

@@ -101,6 +101,14 @@ export const configSchema = runtimeEnvSchema.extend({
    */
   ROLE_CHECK_CACHE_MS: z.coerce.number().int().min(0).max(1_500).default(1_000),
   ROLE_CHECK_TIMEOUT_MS: z.coerce.number().int().min(100).default(2_000),
+  /**
+   * Send `X-Upstream-App` (which internal app answered) to clients: a diagnostic for tests and
+   * development only, ignored in production. Off by default (`npm start` included).
+   */
+  GATEWAY_EXPOSE_UPSTREAM_APP: z
+    .enum(['true', 'false', ''])
+    .optional()
+    .transform((v) => v === 'true'),
   /** Upstream call timeout. */
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
 });

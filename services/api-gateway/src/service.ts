@@ -23,6 +23,7 @@ import { createWebSessionStore } from './web/sessions.ts';
 import { createForwarder } from './http/forward.ts';
 import { createLocalHandlers } from './http/local-routes.ts';
 import { createOpenApiAggregator } from './http/openapi.ts';
+import { upstreamHeaderFilter } from './http/public-face.ts';
 
 const DOWNSTREAM = ['identity', 'wallet-ledger', 'risk', 'notification'] as const;
 
@@ -96,7 +97,10 @@ export const service: ServiceModule<GatewayDatabase, Config> = {
     };
 
     return Promise.resolve({
-      bodyParsers: createBodyPipeline(config),
+      bodyParsers: [
+        upstreamHeaderFilter({ expose: config.GATEWAY_EXPOSE_UPSTREAM_APP, appEnv: config.APP_ENV }),
+        ...createBodyPipeline(config),
+      ],
       trustProxy: config.TRUSTED_PROXIES.length > 0 ? config.TRUSTED_PROXIES : false,
       routes: (app) =>
         mountRoutes(app, {

@@ -7,6 +7,7 @@ import type { Request, Response } from 'express';
 import { INTERNAL_TOKEN_HEADER, ProblemType, type AppId } from '@wallet/contracts';
 import { InvocationError, type HttpMethod, type InvokeResponse, type Platform } from '@wallet/platform';
 import { HttpProblem, type InternalSubject, type InternalTokenSigner } from '@wallet/service-kit';
+import { withPublicInstance } from './public-face.ts';
 
 /** Request headers a service may need; everything else (cookies, Authorization, signatures) stays at the door. */
 const FORWARDED_REQUEST_HEADERS = [
@@ -84,7 +85,7 @@ export function createForwarder(options: {
             status: error.reason === 'timeout' ? 504 : 503,
             type: ProblemType.dependencyUnavailable,
             title: 'Dependency unavailable',
-            detail: `The ${forward.appId} service did not answer. Try again shortly.`,
+            detail: 'A service behind the gateway did not answer. Try again shortly.',
             headers: { [UPSTREAM_HEADER]: forward.appId, 'Retry-After': '2' },
           });
         }
@@ -106,7 +107,7 @@ export function relayResponse(
   }
   res.setHeader(UPSTREAM_HEADER, appId);
   res.status(answer.status);
-  const body = bodyOverride !== undefined ? bodyOverride : answer.body;
+  const body = bodyOverride !== undefined ? bodyOverride : withPublicInstance(answer, res);
   if (body === undefined || answer.status === 204 || answer.status === 304) {
     res.end();
     return;

@@ -156,13 +156,14 @@ describe.skipIf(!adminUrl)('api-gateway', () => {
       expect(seen.body).toEqual({ fromWalletId: 'w1', toWalletId: 'w2', amount: '1050', currency: 'EUR' });
     });
 
-    it('passes a service problem through unchanged', async () => {
+    it('passes a service problem through unchanged but for its instance: the public path', async () => {
       const problem = {
         type: ProblemType.insufficientFunds,
         title: 'Insufficient funds',
         status: 422,
         detail: 'available 10',
         available: '10',
+        instance: '/transfers',
       };
       gw.fakes.overrides.set('wallet-ledger POST /transfers', (_req, res) => {
         res.status(422).type('application/problem+json').send(JSON.stringify(problem));
@@ -175,7 +176,7 @@ describe.skipIf(!adminUrl)('api-gateway', () => {
         });
         expect(res.status).toBe(422);
         expect(res.headers.get('content-type')).toContain('application/problem+json');
-        expect(res.body).toEqual(problem);
+        expect(res.body).toEqual({ ...problem, instance: '/v1/transfers' });
       } finally {
         gw.fakes.overrides.delete('wallet-ledger POST /transfers');
       }
