@@ -20,8 +20,8 @@ import { startEmbeddedPlatform, type EmbeddedPlatform } from '@wallet/embedded-h
 import { ROUTES, type RouteSpec } from '../../../services/api-gateway/src/http/route-table.ts';
 import { publicClient, type Answer, type PublicClient, type SignedIn } from '../src/public-client.ts';
 
-// Below the ephemeral range, apart from the other suites (25490-25493, 28443-28446, 28080-28083).
-const ports = { postgresPort: 25494, httpsPort: 28447, httpPort: 28084 };
+// Below the ephemeral range, and apart from every other embedded-mode suite (PostgreSQL cannot take port 0).
+const ports = { postgresPort: 25496, httpsPort: 28450, httpPort: 28086 };
 const LIMITS = '100000/60';
 /** The promise: a demotion bites on every admin route within this many milliseconds. */
 const DEMOTION_BOUND_MS = 2_000;

@@ -12,8 +12,8 @@ import { ProblemType } from '@wallet/contracts';
 import { startEmbeddedPlatform, type EmbeddedPlatform } from '@wallet/embedded-host';
 import { publicClient, type PublicClient } from '../src/public-client.ts';
 
-// Below the ephemeral range, apart from the other suites (25490-25494, 28443-28447, 28080-28084).
-const ports = { postgresPort: 25495, httpsPort: 28448, httpPort: 28085 };
+// Below the ephemeral range, and apart from every other embedded-mode suite (PostgreSQL cannot take port 0).
+const ports = { postgresPort: 25497, httpsPort: 28451, httpPort: 28087 };
 const INTERNAL_NAMES = [
   'identity',
   'wallet-ledger',
