@@ -113,7 +113,7 @@ const ledgerDb = ledgerProvisioned.db;
 function startServiceProcess(
   appId: 'wallet-ledger' | 'risk',
   env: Record<string, string>,
-): Promise<{ child: ChildProcess; url: string }> {
+): Promise<{ child: ChildProcess; url: string; internalUrl: string }> {
   const keys = internalKeysFor(keyring, appId);
   const child = fork(new URL('./service-process.ts', import.meta.url), {
     // Logs as production writes them (LOG_LEVEL info: one line per request), to nowhere.
@@ -144,9 +144,9 @@ function startServiceProcess(
   children.push(child);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${appId}: not ready within 60 s`)), 60_000);
-    child.once('message', (message: { kind: string; url: string }) => {
+    child.once('message', (message: { kind: string; url: string; internalUrl: string }) => {
       clearTimeout(timer);
-      resolve({ child, url: message.url });
+      resolve({ child, url: message.url, internalUrl: message.internalUrl });
     });
     child.once('exit', (code) => reject(new Error(`${appId} exited with ${code}`)));
   });
@@ -223,8 +223,8 @@ async function call(
 }
 
 async function metric(name: string): Promise<number> {
-  const res = await http.request({ method: 'GET', path: '/metrics' });
-  const text = await res.body.text();
+  // /metrics is on the internal listener, not the service's API port.
+  const text = await (await fetch(`${ledger.internalUrl}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return line ? Number(line.slice(name.length + 1)) : 0;
 }

@@ -47,4 +47,4 @@ installGracefulShutdown({
   closers: [() => running.stop(), () => bus.close()],
   timeoutMs: 10_000,
 });
-process.send?.({ kind: 'ready', url: running.url });
+process.send?.({ kind: 'ready', url: running.url, internalUrl: running.internalUrl });

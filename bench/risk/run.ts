@@ -31,7 +31,7 @@ const USERS = Number(args.users);
 if (DURATION_MS > 45_000) throw new Error('--duration must be at most 45 seconds');
 
 type FromChild =
-  | { kind: 'ready'; url: string; ledgerKey: PrivateSigningJwk }
+  | { kind: 'ready'; url: string; internalUrl: string; ledgerKey: PrivateSigningJwk }
   | { kind: 'seeded' }
   | { kind: 'error'; error: string };
 
@@ -66,6 +66,8 @@ const hardStop = setTimeout(
 
 const ready = (await nextMessage(child, 'ready', 60_000)) as Extract<FromChild, { kind: 'ready' }>;
 const target = new URL(ready.url);
+/** `/metrics` is served on the internal listener. */
+const internalTarget = new URL(ready.internalUrl);
 if (target.hostname !== '127.0.0.1') throw new Error('the benchmark only targets loopback');
 const users = Array.from({ length: USERS }, () => randomUUID());
 child.send({ kind: 'seed', users });
@@ -119,7 +121,7 @@ function post(body: string, token: string): Promise<{ status: number; decision: 
 /** Cumulative histogram buckets (le -> count) of one metric series, scraped from the service's /metrics. */
 async function scrapeBuckets(metric: string, match: string): Promise<Map<number, number>> {
   const text = await new Promise<string>((resolve, reject) => {
-    request({ agent, host: target.hostname, port: target.port, path: '/metrics' }, (res) => {
+    request({ host: internalTarget.hostname, port: internalTarget.port, path: '/metrics' }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve(Buffer.concat(chunks).toString()));

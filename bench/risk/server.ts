@@ -70,4 +70,9 @@ process.on('message', (message: SeedMessage | { kind: 'stop' }) => {
   }
 });
 
-process.send?.({ kind: 'ready', url: risk.url, ledgerKey: risk.keyring['wallet-ledger'].privateJwk });
+process.send?.({
+  kind: 'ready',
+  url: risk.url,
+  internalUrl: risk.internalUrl,
+  ledgerKey: risk.keyring['wallet-ledger'].privateJwk,
+});

@@ -35,6 +35,8 @@ process.stdout.write(
     `  gateway       ${platform.gatewayUrl}   (self-signed certificate: ${platform.certificateFile})`,
     `  redirect      ${platform.redirectUrl} -> ${platform.gatewayUrl}`,
     ...Object.entries(platform.serviceUrls).map(([id, url]) => `  ${id.padEnd(14)}${url}`),
+    `  internal      /metrics and the detailed /readyz (loopback):`,
+    ...Object.entries(platform.internalUrls).map(([id, url]) => `    ${id.padEnd(14)}${url}`),
     `  data          ${platform.dataDir}`,
     `  settings      environment${dotEnvLoaded ? ` over ${dotEnvFile}` : ' (no .env file)'}`,
     '  Ctrl-C stops everything.',

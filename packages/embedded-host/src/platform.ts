@@ -48,7 +48,7 @@ interface HostedService {
   /** The variables its config reads. */
   keys: string[];
   migrate(url: string, logger: Logger): Promise<unknown>;
-  start(options: StartOptions): Promise<{ appId: AppId; url: string; stop(): Promise<void> }>;
+  start(options: StartOptions): Promise<{ appId: AppId; url: string; internalUrl: string; stop(): Promise<void> }>;
 }
 
 function hosted<DB, C extends RuntimeEnv>(module: ServiceModule<DB, C>, database: string): HostedService {
@@ -59,7 +59,7 @@ function hosted<DB, C extends RuntimeEnv>(module: ServiceModule<DB, C>, database
     migrate: (url, logger) => runMigrationsFor(module, url, logger),
     async start(options) {
       const running = await startService(module, options);
-      return { appId: module.appId, url: running.url, stop: () => running.stop() };
+      return { appId: module.appId, url: running.url, internalUrl: running.internalUrl, stop: () => running.stop() };
     },
   };
 }
@@ -96,6 +96,8 @@ export interface EmbeddedPlatform {
   certificateFile: string;
   certificate: string;
   serviceUrls: Record<string, string>;
+  /** Each app's internal listener (loopback): `/metrics` and the detailed `/readyz`, gateway included. */
+  internalUrls: Record<string, string>;
   databases: Record<string, ServiceDatabase>;
   adminUrl: string;
   stop(): Promise<void>;
@@ -201,6 +203,7 @@ async function startOnLockedFolder(
     });
 
     const serviceUrls = Object.fromEntries(running.filter((r) => r.appId !== 'api-gateway').map((r) => [r.appId, r.url]));
+    const internalUrls = Object.fromEntries(running.map((r) => [r.appId, r.internalUrl]));
     const redirectServer = redirect;
     // For `npm run identity` / `npm run ledger`: the databases, and identity's settings (its key ring,
     // argon2 cost) so the command writes what the running service can read.
@@ -226,6 +229,7 @@ async function startOnLockedFolder(
       certificateFile,
       certificate: secrets.tls.cert,
       serviceUrls,
+      internalUrls,
       databases,
       adminUrl: postgres.adminUrl,
       async stop() {

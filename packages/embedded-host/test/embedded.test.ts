@@ -103,10 +103,26 @@ describe('embedded mode', () => {
   it('serves the gateway over HTTPS with a certificate for localhost, ready with all five services', async () => {
     const res = await get(`https://localhost:${ports.httpsPort}/readyz`, platform.certificate);
     expect(res.status).toBe(200);
-    const body = JSON.parse(res.body) as { status: string; checks: Record<string, { ok: boolean }> };
+    // The public answer is ready or not, naming nothing inside.
+    expect(JSON.parse(res.body)).toEqual({ status: 'ready' });
+    // The detailed report is on the gateway's internal listener (loopback only).
+    const internal = await fetch(`${platform.internalUrls['api-gateway']}/readyz`);
+    expect(new URL(platform.internalUrls['api-gateway']!).hostname).toBe('127.0.0.1');
+    const body = (await internal.json()) as { status: string; checks: Record<string, { ok: boolean }> };
     expect(body.status).toBe('ready');
     for (const service of ['identity', 'wallet-ledger', 'risk', 'notification', 'database', 'migrations']) {
       expect(body.checks[service]?.ok, service).toBe(true);
+    }
+  });
+
+  it('serves /metrics only on the internal listener, never on the public port', async () => {
+    const open = await get(`https://localhost:${ports.httpsPort}/metrics`, platform.certificate);
+    expect(open.status).toBe(404);
+    expect(open.body).not.toContain('http_requests_total');
+    for (const [appId, url] of Object.entries(platform.internalUrls)) {
+      const res = await fetch(`${url}/metrics`);
+      expect(res.status, appId).toBe(200);
+      expect(await res.text(), appId).toContain('http_requests_total');
     }
   });
 

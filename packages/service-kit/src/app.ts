@@ -1,8 +1,8 @@
 /**
  * Builds a service's Express app (no listening, no globals) so tests can mount it: helmet, request
- * ids, pino-http, RED metrics, `/healthz`, `/readyz`, `/metrics`, the sidecar's app-token check, the
- * sidecar's delivery routes, load shedding (bounded work in flight), JSON parsing, the request's time
- * budget, the service's routes, then problem+json for 404s and errors.
+ * ids, pino-http, RED metrics, `/healthz`, a terse `/readyz` (details and `/metrics` are on the internal
+ * listener), the sidecar's app-token check, the sidecar's delivery routes, load shedding (bounded work in
+ * flight), JSON parsing, the request's time budget, the service's routes, then problem+json for 404s and errors.
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type Express, type RequestHandler, type Router } from 'express';
@@ -12,7 +12,8 @@ import { ProblemType } from '@wallet/contracts';
 import { HttpProblem, notFoundHandler, problemErrorHandler, sendProblem } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { metricsMiddleware, type ServiceMetrics } from './metrics.ts';
-import { checkReadiness, type ReadinessCheck } from './readiness.ts';
+import type { ReadinessCheck } from './readiness.ts';
+import { publicReadinessHandler } from './internal-app.ts';
 import { createLoadShedder } from './load-shed.ts';
 import {
   remainingRequestBudgetMs,
@@ -48,7 +49,7 @@ export interface ServiceAppOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const UNAUTHENTICATED_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+const UNAUTHENTICATED_PATHS = new Set(['/healthz', '/readyz']);
 
 function constantTimeEqual(a: string, b: string): boolean {
   const left = Buffer.from(a);
@@ -87,7 +88,11 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   const shedder = createLoadShedder({
     ...limits,
     remainingBudgetMs: (req) => remainingRequestBudgetMs(req, budget),
-    metrics: { shed: options.metrics.httpShed, inFlight: options.metrics.httpInFlight, queued: options.metrics.httpQueued },
+    metrics: {
+      shed: options.metrics.httpShed,
+      inFlight: options.metrics.httpInFlight,
+      queued: options.metrics.httpQueued,
+    },
   });
   app.use(stampArrival);
   app.disable('x-powered-by');
@@ -106,37 +111,23 @@ export function createServiceApp(options: ServiceAppOptions): Express {
       autoLogging: { ignore: (req) => UNAUTHENTICATED_PATHS.has(req.url ?? '') },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
       serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        req: (req: { id: unknown; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url,
+        }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
     }),
   );
   app.use(metricsMiddleware(options.metrics));
 
+  // The public face says alive / ready or not, nothing more: the detailed report and /metrics are
+  // on the internal listener (internal-app.ts).
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'alive', service: options.service });
+    res.json({ status: 'alive' });
   });
-  app.get('/readyz', async (req, res) => {
-    const report = await checkReadiness(options.readiness);
-    if (report.ready) {
-      res.json({ status: 'ready', service: options.service, checks: report.checks });
-      return;
-    }
-    sendProblem(
-      res,
-      new HttpProblem({
-        status: 503,
-        type: ProblemType.notReady,
-        title: 'Not ready',
-        detail: `${options.service} is not ready.`,
-        extensions: { service: options.service, checks: report.checks },
-      }),
-      req.originalUrl,
-    );
-  });
-  app.get('/metrics', async (_req, res) => {
-    res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
-  });
+  app.get('/readyz', publicReadinessHandler(options.readiness));
 
   if (options.appApiToken) app.use(appTokenCheck(options.appApiToken));
   // Deliveries from the sidecar are not shed: the broker bounds them, and a 503 would dead-letter them.

@@ -28,6 +28,18 @@ export const runtimeEnvSchema = z.object({
   APP_ENV: z.enum(['development', 'test', 'production']).default('development'),
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535),
+  /**
+   * The internal listener (`/metrics`, detailed `/readyz`, `/healthz`): loopback by default; the chart
+   * binds the pod address. Port 0 lets the kernel choose; a fixed one must lie below 32768 (Linux's
+   * ephemeral range starts there) and differ from PORT.
+   */
+  INTERNAL_HOST: z.string().default('127.0.0.1'),
+  INTERNAL_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(32767, 'must be 0 (the kernel chooses) or below 32768 (the ephemeral range)')
+    .default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: z.string().url(),
   /** Read replica for read-only queries; falls back to the primary. */

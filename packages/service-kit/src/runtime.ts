@@ -23,6 +23,7 @@ import {
   type Platform,
 } from '@wallet/platform';
 import { createServiceApp } from './app.ts';
+import { createInternalApp } from './internal-app.ts';
 import { assertProductionSafe, loadConfig, type ProductionGuardInput, type RuntimeEnv } from './config.ts';
 import { createDatabase, migrateToLatest, migrationsAtHead, type DatabaseHandles } from './db.ts';
 import {
@@ -114,6 +115,9 @@ export interface RunningService<DB, C extends RuntimeEnv> {
   app: Express;
   server: Server;
   url: string;
+  /** The internal listener: `/metrics`, the detailed `/readyz`, `/healthz` (see internal-app.ts). */
+  internalServer: Server;
+  internalUrl: string;
   context: ServiceContext<DB, C>;
   parts: ServiceParts;
   /** Stops accepting, drains, stops workers, closes the platform and the pools. */
@@ -180,6 +184,28 @@ export function standardReadiness<DB>(
   ];
 }
 
+/** Every readiness check of a service: the standard ones and its own. */
+export function readinessChecksOf<DB, C extends RuntimeEnv>(
+  module: ServiceModule<DB, C>,
+  context: ServiceContext<DB, C>,
+  parts: ServiceParts,
+): ReadinessCheck[] {
+  return [...standardReadiness(context.database, module.migrations, context.platform), ...(parts.readiness ?? [])];
+}
+
+/** The internal listener's app: `/metrics` and the detailed readiness report (see internal-app.ts). */
+export function buildInternalApp<DB, C extends RuntimeEnv>(
+  module: ServiceModule<DB, C>,
+  context: ServiceContext<DB, C>,
+  parts: ServiceParts,
+): Express {
+  return createInternalApp({
+    service: module.appId,
+    metrics: context.metrics,
+    readiness: readinessChecksOf(module, context, parts),
+  });
+}
+
 export function buildServiceApp<DB, C extends RuntimeEnv>(
   module: ServiceModule<DB, C>,
   context: ServiceContext<DB, C>,
@@ -189,7 +215,7 @@ export function buildServiceApp<DB, C extends RuntimeEnv>(
     service: module.appId,
     logger: context.logger,
     metrics: context.metrics,
-    readiness: [...standardReadiness(context.database, module.migrations, context.platform), ...(parts.readiness ?? [])],
+    readiness: readinessChecksOf(module, context, parts),
     routes: (app) => parts.routes(app),
     sidecarRouters:
       context.platform.transport === 'dapr'
@@ -232,20 +258,37 @@ export async function startService<DB, C extends RuntimeEnv>(
   const parts = await module.create(context);
   const app = buildServiceApp(module, context, parts);
   const { server, url } = await listen(app, context.config.HOST, context.config.PORT, options.tls);
+  let internal: { server: Server; url: string };
+  try {
+    internal = await listen(
+      buildInternalApp(module, context, parts),
+      context.config.INTERNAL_HOST,
+      context.config.INTERNAL_PORT,
+    );
+  } catch (error) {
+    server.close();
+    throw error;
+  }
   for (const worker of parts.workers ?? []) await worker.start();
   if (options.bus) options.bus.registerApp(module.appId, url);
-  context.logger.info({ url, transport: context.platform.transport }, `${module.appId} listening`);
+  context.logger.info(
+    { url, internalUrl: internal.url, transport: context.platform.transport },
+    `${module.appId} listening`,
+  );
   let stopped: Promise<void> | undefined;
   return {
     app,
     server,
     url,
+    internalServer: internal.server,
+    internalUrl: internal.url,
     context,
     parts,
     stop() {
       stopped ??= (async () => {
         const { closeServer } = await import('./shutdown.ts');
         await closeServer(server, context.config.SHUTDOWN_TIMEOUT_MS);
+        await closeServer(internal.server, context.config.SHUTDOWN_TIMEOUT_MS);
         for (const worker of parts.workers ?? []) await worker.stop();
         await context.platform.close();
         await context.database.close();

@@ -26,6 +26,8 @@ import { internalKeysFor, testKeyring, type TestKeyring } from './keys.ts';
 
 export interface TestService<DB, C extends RuntimeEnv> {
   url: string;
+  /** The internal listener (`/metrics`, the detailed `/readyz`). */
+  internalUrl: string;
   running: RunningService<DB, C>;
   /** The service's own kysely handle (runtime role). */
   db: Kysely<DB>;
@@ -103,6 +105,7 @@ export async function startTestService<DB, C extends RuntimeEnv>(
   const owner = createDatabase<DB>({ url: database.ownerUrl, poolMax: 4 });
   return {
     url: running.url,
+    internalUrl: running.internalUrl,
     running,
     db: running.context.database.db,
     ownerDb: owner.db,

@@ -68,11 +68,13 @@ beforeAll(async () => {
     ...ports,
     logLevel: process.env['TEST_LOG_LEVEL'] ?? 'silent',
     serviceEnv: {
+      // X-Upstream-App (off by default) shows which refusals the gateway made itself.
       'api-gateway': {
         RATE_LIMIT_ANONYMOUS: LIMITS,
         RATE_LIMIT_USER: LIMITS,
         RATE_LIMIT_SIGNUP: LIMITS,
         RATE_LIMIT_LOGIN: LIMITS,
+        GATEWAY_EXPOSE_UPSTREAM_APP: 'true',
       },
       identity: { ARGON2_MEMORY_KIB: '1024', ARGON2_TIME_COST: '1' },
       'wallet-ledger': { ADJUSTMENT_CEILINGS: 'admin=100' },

@@ -285,11 +285,13 @@ beforeAll(async () => {
     logLevel: process.env['TEST_LOG_LEVEL'] ?? 'silent',
     serviceEnv: {
       // Hundreds of sign-ins and sensitive calls from one IP in a few seconds: limits out of the way.
+      // X-Upstream-App (off by default) tells the gateway's own refusals from the services'.
       'api-gateway': {
         RATE_LIMIT_ANONYMOUS: LIMITS,
         RATE_LIMIT_USER: LIMITS,
         RATE_LIMIT_SIGNUP: LIMITS,
         RATE_LIMIT_LOGIN: LIMITS,
+        GATEWAY_EXPOSE_UPSTREAM_APP: 'true',
       },
       // Cheap argon2: the matrix is about access, not hashing cost (dev only; production refuses it).
       // Its cells send wrong codes by the hundred from one address: failure throttling out of the way too.

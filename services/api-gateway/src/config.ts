@@ -101,6 +101,20 @@ export const configSchema = runtimeEnvSchema.extend({
   /** How long the JWKS is kept before a refresh, and the minimum gap between refreshes on unknown kids. */
   JWKS_CACHE_SECONDS: z.coerce.number().int().min(1).default(300),
   JWKS_REFRESH_COOLDOWN_MS: z.coerce.number().int().min(0).default(5_000),
+  /**
+   * How long the gateway trusts identity's answer about a privileged session's current roles: the
+   * bound on how long a demoted admin or support user keeps their powers (plus one round trip).
+   */
+  ROLE_CHECK_CACHE_MS: z.coerce.number().int().min(0).max(1_500).default(1_000),
+  ROLE_CHECK_TIMEOUT_MS: z.coerce.number().int().min(100).default(2_000),
+  /**
+   * Send `X-Upstream-App` (which internal app answered) to clients: a diagnostic for tests and
+   * development only, ignored in production. Off by default (`npm start` included).
+   */
+  GATEWAY_EXPOSE_UPSTREAM_APP: z
+    .enum(['true', 'false', ''])
+    .optional()
+    .transform((v) => v === 'true'),
   /** Upstream call timeout. */
   UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
 });

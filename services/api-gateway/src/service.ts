@@ -10,6 +10,11 @@ import { createBodyPipeline } from './http/gateway.ts';
 import { createAccessTokenVerifier, createJwksSource } from './auth/access-tokens.ts';
 import { createApiClientStore } from './auth/api-clients.ts';
 import { createRevocationList, subscribeToRevocations } from './auth/revocation.ts';
+import {
+  cachedSessionStatuses,
+  createIdentitySessionStatusSource,
+  withCurrentRoles,
+} from './auth/current-roles.ts';
 import { createCryptoBox } from './infra/crypto-box.ts';
 import { createMemoryNonceStore, createRedisNonceStore } from './infra/nonce-store.ts';
 import { createRateLimits } from './infra/rate-limits.ts';
@@ -18,6 +23,7 @@ import { createWebSessionStore } from './web/sessions.ts';
 import { createForwarder } from './http/forward.ts';
 import { createLocalHandlers } from './http/local-routes.ts';
 import { createOpenApiAggregator } from './http/openapi.ts';
+import { upstreamHeaderFilter } from './http/public-face.ts';
 
 const DOWNSTREAM = ['identity', 'wallet-ledger', 'risk', 'notification'] as const;
 
@@ -93,7 +99,10 @@ export const service: ServiceModule<GatewayDatabase, Config> = {
     };
 
     return Promise.resolve({
-      bodyParsers: createBodyPipeline(config),
+      bodyParsers: [
+        upstreamHeaderFilter({ expose: config.GATEWAY_EXPOSE_UPSTREAM_APP, appEnv: config.APP_ENV }),
+        ...createBodyPipeline(config),
+      ],
       trustProxy: config.TRUSTED_PROXIES.length > 0 ? config.TRUSTED_PROXIES : false,
       routes: (app) =>
         mountRoutes(app, {
@@ -101,13 +110,23 @@ export const service: ServiceModule<GatewayDatabase, Config> = {
           logger,
           db,
           forwarder: createForwarder({ platform, signer, timeoutMs: config.UPSTREAM_TIMEOUT_MS }),
-          accessTokens: createAccessTokenVerifier(
-            createJwksSource({
-              platform,
-              signer,
-              cacheSeconds: config.JWKS_CACHE_SECONDS,
-              refreshCooldownMs: config.JWKS_REFRESH_COOLDOWN_MS,
-            }),
+          accessTokens: withCurrentRoles(
+            createAccessTokenVerifier(
+              createJwksSource({
+                platform,
+                signer,
+                cacheSeconds: config.JWKS_CACHE_SECONDS,
+                refreshCooldownMs: config.JWKS_REFRESH_COOLDOWN_MS,
+              }),
+            ),
+            cachedSessionStatuses(
+              createIdentitySessionStatusSource({
+                platform,
+                signer,
+                timeoutMs: config.ROLE_CHECK_TIMEOUT_MS,
+              }),
+              { ttlMs: config.ROLE_CHECK_CACHE_MS },
+            ),
           ),
           revocations,
           webSessions,

@@ -4,20 +4,31 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ProblemType } from '@wallet/contracts';
 import { createServiceApp } from '../../src/app.ts';
+import { createInternalApp } from '../../src/internal-app.ts';
 import { HttpProblem, parseOrThrow } from '../../src/errors.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 
 let server: Server;
+let internalServer: Server;
 let base: string;
+let internalBase: string;
 let ready = true;
 
+async function serve(app: Parameters<typeof createServer>[1]): Promise<[Server, string]> {
+  const s = createServer(app);
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  return [s, `http://127.0.0.1:${(s.address() as AddressInfo).port}`];
+}
+
 beforeAll(async () => {
+  const metrics = createMetrics('test-service', { defaultMetrics: false });
+  const readiness = [{ name: 'flag', check: () => Promise.resolve(ready) }];
   const app = createServiceApp({
     service: 'test-service',
     logger: createLogger('test-service', { level: 'silent' }),
-    metrics: createMetrics('test-service', { defaultMetrics: false }),
-    readiness: [{ name: 'flag', check: () => Promise.resolve(ready) }],
+    metrics,
+    readiness,
     appApiToken: 'sidecar-token-123',
     routes(app) {
       app.post('/echo', (req, res) => {
@@ -32,13 +43,13 @@ beforeAll(async () => {
       });
     },
   });
-  server = createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  [server, base] = await serve(app);
+  [internalServer, internalBase] = await serve(createInternalApp({ service: 'test-service', metrics, readiness }));
 });
 
 afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
+  await new Promise((resolve) => internalServer.close(resolve));
 });
 
 const withToken = { 'dapr-api-token': 'sidecar-token-123' };
@@ -53,14 +64,23 @@ describe('service app', () => {
     expect(wrong.status).toBe(401);
   });
 
-  it('reports readiness from its checks', async () => {
+  it('reports readiness from its checks: publicly ready or not, in detail only internally', async () => {
     ready = true;
-    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    const publicReady = await fetch(`${base}/readyz`);
+    expect(publicReady.status).toBe(200);
+    expect(await publicReady.json()).toEqual({ status: 'ready' });
     ready = false;
     const notReady = await fetch(`${base}/readyz`);
     expect(notReady.status).toBe(503);
-    expect(((await notReady.json()) as { type: string }).type).toBe(ProblemType.notReady);
+    const text = await notReady.text();
+    expect((JSON.parse(text) as { type: string }).type).toBe(ProblemType.notReady);
+    expect(text).not.toContain('flag');
+    expect(text).not.toContain('test-service');
+    const detailed = await fetch(`${internalBase}/readyz`);
+    expect(detailed.status).toBe(503);
+    expect(await detailed.json()).toMatchObject({ service: 'test-service', checks: { flag: { ok: false } } });
     ready = true;
+    expect(await (await fetch(`${internalBase}/readyz`)).json()).toMatchObject({ checks: { flag: { ok: true } } });
   });
 
   it('answers validation errors as problem+json with field errors', async () => {
@@ -110,10 +130,13 @@ describe('service app', () => {
     expect(res.headers.get('x-powered-by')).toBeNull();
   });
 
-  it('exposes Prometheus metrics labelled by route template', async () => {
+  it('exposes Prometheus metrics labelled by route template on the internal listener only', async () => {
     await fetch(`${base}/healthz`);
-    const text = await (await fetch(`${base}/metrics`)).text();
+    const text = await (await fetch(`${internalBase}/metrics`)).text();
     expect(text).toContain('http_requests_total');
     expect(text).toMatch(/route="\/echo"/);
+    const open = await fetch(`${base}/metrics`, { headers: withToken });
+    expect(open.status).toBe(404);
+    expect(await open.text()).not.toContain('http_requests_total');
   });
 });

@@ -9,6 +9,7 @@ import type { Request, Response } from 'express';
 import { INTERNAL_TOKEN_HEADER, ProblemType, type AppId } from '@wallet/contracts';
 import { InvocationError, type HttpMethod, type InvokeResponse, type Platform } from '@wallet/platform';
 import { HttpProblem, type InternalSubject, type InternalTokenSigner } from '@wallet/service-kit';
+import { withPublicInstance } from './public-face.ts';
 
 /** Request headers a service may need; everything else (cookies, Authorization, signatures) stays at the door. */
 const FORWARDED_REQUEST_HEADERS = [
@@ -52,10 +53,10 @@ export function upstreamProblem(appId: string, error: InvocationError): HttpProb
     error.retryAfterMs !== undefined ? Math.max(1, Math.ceil(error.retryAfterMs / 1000)) : 2;
   const detail =
     error.reason === 'circuit-open'
-      ? `The ${appId} service is failing; it is not being called for a few seconds. Try again after Retry-After.`
+      ? 'A service behind the gateway is failing and is not being called for a few seconds. Try again after Retry-After.'
       : error.reason === 'timeout'
-        ? `The ${appId} service did not answer within this request's time budget. Try again shortly.`
-        : `The ${appId} service could not be reached. Try again shortly.`;
+        ? "A service behind the gateway did not answer within this request's time budget. Try again shortly."
+        : 'A service behind the gateway did not answer. Try again shortly.';
   return new HttpProblem({
     status: error.reason === 'timeout' ? 504 : 503,
     type: ProblemType.dependencyUnavailable,
@@ -125,7 +126,7 @@ export function relayResponse(
   }
   res.setHeader(UPSTREAM_HEADER, appId);
   res.status(answer.status);
-  const body = bodyOverride !== undefined ? bodyOverride : answer.body;
+  const body = bodyOverride !== undefined ? bodyOverride : withPublicInstance(answer, res);
   if (body === undefined || answer.status === 204 || answer.status === 304) {
     res.end();
     return;

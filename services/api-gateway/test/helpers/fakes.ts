@@ -61,6 +61,11 @@ export interface Fakes {
   /** Behaviour overrides by `METHOD path` (e.g. make a service answer a problem). */
   overrides: Map<string, (req: express.Request, res: express.Response) => void>;
   users: Map<string, { password: string; sub: string; roles: Role[] }>;
+  /**
+   * What identity says about each session it issued a token for (GET /internal/sessions/:sid):
+   * change `roles` to demote, `active` to revoke.
+   */
+  sessions: Map<string, { sub: string; roles: Role[]; active: boolean }>;
   /** Base URL of each stand-in (to re-register one after unregistering it). */
   urls: Record<string, string>;
   stop(): Promise<void>;
@@ -73,14 +78,18 @@ export async function startFakes(bus: EmbeddedBus, keyring: TestKeyring): Promis
   const received: Received[] = [];
   const overrides = new Map<string, (req: express.Request, res: express.Response) => void>();
   const users = new Map<string, { password: string; sub: string; roles: Role[] }>();
+  const sessions = new Map<string, { sub: string; roles: Role[]; active: boolean }>();
   const servers: Server[] = [];
   const urls: Record<string, string> = {};
   const jwks = { keys: Object.values(keyring).map((k) => k.publicJwk) };
 
   const issue = async (input: TokenInput): Promise<string> => {
     const key = input.key ?? identityKeys.at(-1)!;
+    const sid = input.sid ?? `sid-${randomUUID()}`;
+    if (!sessions.has(sid))
+      sessions.set(sid, { sub: input.sub, roles: input.roles ?? ['user'], active: true });
     return new SignJWT({
-      sid: input.sid ?? `sid-${randomUUID()}`,
+      sid,
       roles: input.roles ?? ['user'],
       acr: input.acr ?? 'aal1',
       amr: ['pwd'],
@@ -125,6 +134,11 @@ export async function startFakes(bus: EmbeddedBus, keyring: TestKeyring): Promis
       verifier.verify(token).then(
         (claims) => {
           res.locals['claims'] = claims;
+          // The gateway's own session look-ups are not forwarded requests.
+          if (req.path.startsWith('/internal/sessions/')) {
+            next();
+            return;
+          }
           received.push({
             app: appId,
             method: req.method,
@@ -235,6 +249,14 @@ export async function startFakes(bus: EmbeddedBus, keyring: TestKeyring): Promis
       app.post('/auth/logout', (_req, res) => {
         res.status(204).end();
       });
+      app.get('/internal/sessions/:sid', (req, res) => {
+        const session = sessions.get(req.params['sid'] ?? '');
+        res.json(
+          session?.active
+            ? { active: true, userId: session.sub, roles: session.roles }
+            : { active: false, userId: session?.sub ?? null, roles: [] },
+        );
+      });
     }
     app.get('/admin/dead-letters', (_req, res) => {
       res.json({ items: [{ id: '1', topic: `${appId}.topic`, lastError: 'boom' }], nextCursor: null });
@@ -246,14 +268,12 @@ export async function startFakes(bus: EmbeddedBus, keyring: TestKeyring): Promis
     app.use((req, res) => {
       if (req.get('idempotency-key') === 'replayed-key') res.setHeader('Idempotent-Replayed', 'true');
       res.setHeader('Set-Cookie', 'leak=1');
-      res
-        .status(req.method === 'POST' ? 201 : 200)
-        .json({
-          app: appId,
-          method: req.method,
-          path: req.originalUrl,
-          sub: (res.locals['claims'] as { sub: string }).sub,
-        });
+      res.status(req.method === 'POST' ? 201 : 200).json({
+        app: appId,
+        method: req.method,
+        path: req.originalUrl,
+        sub: (res.locals['claims'] as { sub: string }).sub,
+      });
     });
     const server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -274,6 +294,7 @@ export async function startFakes(bus: EmbeddedBus, keyring: TestKeyring): Promis
     },
     overrides,
     users,
+    sessions,
     urls,
     async stop() {
       await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));

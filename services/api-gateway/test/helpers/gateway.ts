@@ -50,6 +50,8 @@ export async function startGateway(options: {
       RATE_LIMIT_USER: '100000/60',
       RATE_LIMIT_SIGNUP: '100000/60',
       RATE_LIMIT_LOGIN: '100000/60',
+      // The tests tell the gateway's own refusals from the services' by this diagnostic header.
+      GATEWAY_EXPOSE_UPSTREAM_APP: 'true',
       CORS_ALLOWED_ORIGINS: 'https://app.wallet.example',
       ...options.env,
     },

@@ -156,13 +156,14 @@ describe.skipIf(!adminUrl)('api-gateway', () => {
       expect(seen.body).toEqual({ fromWalletId: 'w1', toWalletId: 'w2', amount: '1050', currency: 'EUR' });
     });
 
-    it('passes a service problem through unchanged', async () => {
+    it('passes a service problem through unchanged but for its instance: the public path', async () => {
       const problem = {
         type: ProblemType.insufficientFunds,
         title: 'Insufficient funds',
         status: 422,
         detail: 'available 10',
         available: '10',
+        instance: '/transfers',
       };
       gw.fakes.overrides.set('wallet-ledger POST /transfers', (_req, res) => {
         res.status(422).type('application/problem+json').send(JSON.stringify(problem));
@@ -175,7 +176,7 @@ describe.skipIf(!adminUrl)('api-gateway', () => {
         });
         expect(res.status).toBe(422);
         expect(res.headers.get('content-type')).toContain('application/problem+json');
-        expect(res.body).toEqual(problem);
+        expect(res.body).toEqual({ ...problem, instance: '/v1/transfers' });
       } finally {
         gw.fakes.overrides.delete('wallet-ledger POST /transfers');
       }
@@ -249,6 +250,57 @@ describe.skipIf(!adminUrl)('api-gateway', () => {
       expect(Date.now() - started).toBeLessThan(5_000);
       // Another session of the same user is untouched.
       expect((await gw.call('GET', '/v1/me', { token: await token('user-revoked') })).status).toBe(200);
+    });
+
+    it('uses only the roles identity grants now for a privileged token, and forwards those', async () => {
+      const sid = `sid-narrowed-${randomBytes(4).toString('hex')}`;
+      const access = await token('admin-narrowed', ['user', 'support', 'admin'], 'aal2', sid);
+      gw.fakes.sessions.set(sid, { sub: 'admin-narrowed', roles: ['user', 'support'], active: true });
+      const read = await gw.call('GET', '/v1/admin/risk/rules', { token: access });
+      expect(read.status).toBe(200);
+      const seen = gw.fakes.received.findLast((r) => r.claims['sub'] === 'admin-narrowed');
+      expect(seen?.claims['roles']).toEqual(['user', 'support']);
+      const write = await gw.call('PUT', `/v1/admin/users/u-1/roles`, {
+        token: access,
+        body: { roles: ['user'] },
+      });
+      expect(write.status).toBe(403);
+    });
+
+    it('refuses a demoted admin within the role-check cache time (1 s) of the change at identity', async () => {
+      const sid = `sid-demoted-${randomBytes(4).toString('hex')}`;
+      const access = await token('admin-demoted', ['user', 'admin'], 'aal2', sid);
+      expect((await gw.call('GET', '/v1/admin/audit-log', { token: access })).status).toBe(200);
+      gw.fakes.sessions.get(sid)!.roles = ['user'];
+      const demotedAt = Date.now();
+      await waitFor(
+        async () => (await gw.call('GET', '/v1/admin/audit-log', { token: access })).status === 403,
+        { timeoutMs: 5_000, intervalMs: 20, what: 'demoted admin refused' },
+      );
+      expect(Date.now() - demotedAt).toBeLessThan(1_500);
+      // An ended session is refused outright, before any revocation event.
+      gw.fakes.sessions.get(sid)!.active = false;
+      await waitFor(async () => (await gw.call('GET', '/v1/me', { token: access })).status === 401, {
+        timeoutMs: 5_000,
+        intervalMs: 20,
+        what: 'ended session refused',
+      });
+    });
+
+    it('answers 503 for a privileged token when identity cannot say, never falling back to the claim', async () => {
+      const sid = `sid-unknowable-${randomBytes(4).toString('hex')}`;
+      const access = await token('admin-unknowable', ['user', 'admin'], 'aal2', sid);
+      gw.fakes.overrides.set(`identity GET /internal/sessions/${sid}`, (_req, res) => {
+        res.status(500).json({ title: 'down' });
+      });
+      try {
+        const res = await gw.call('GET', '/v1/admin/audit-log', { token: access });
+        expect(res.status).toBe(503);
+        // Ordinary users' tokens are not looked up.
+        expect((await gw.call('GET', '/v1/me', { token: await token('user-unaffected') })).status).toBe(200);
+      } finally {
+        gw.fakes.overrides.delete(`identity GET /internal/sessions/${sid}`);
+      }
     });
   });
 

@@ -1,6 +1,7 @@
 /** The signed-in user's own account: profile, authenticator app, recovery codes, sessions and devices. */
 import { sql } from 'kysely';
 import { problems } from '@wallet/service-kit';
+import type { Role } from '@wallet/contracts';
 import { RECOVERY_CODE_COUNT, canonicalRecoveryCode, recoveryCode } from '../domain/codes.ts';
 import { newTotpSecret, totpUri, verifyTotp } from '../security/totp.ts';
 import {
@@ -240,22 +241,21 @@ export async function revokeOtherSessions(
   return { revoked: ids.length };
 }
 
-/** The gateway's revocation check. */
+/** The gateway's revocation and current-roles check (introspection). */
 export async function sessionStatus(
   deps: IdentityDeps,
   sessionId: string,
-): Promise<{ active: boolean; userId: string | null }> {
+): Promise<{ active: boolean; userId: string | null; roles: Role[] }> {
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(sessionId))
-    return { active: false, userId: null };
+    return { active: false, userId: null, roles: [] };
   const row = await deps.db
     .selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
-    .select(['s.user_id', 's.revoked_at', 's.expires_at', 'u.status'])
+    .select(['s.user_id', 's.revoked_at', 's.expires_at', 'u.status', 'u.roles'])
     .where('s.id', '=', sessionId)
     .executeTakeFirst();
-  if (!row) return { active: false, userId: null };
-  return {
-    active: row.revoked_at === null && row.expires_at.getTime() > Date.now() && row.status === 'active',
-    userId: row.user_id,
-  };
+  if (!row) return { active: false, userId: null, roles: [] };
+  const active = row.revoked_at === null && row.expires_at.getTime() > Date.now() && row.status === 'active';
+  // The roles the user holds now: the gateway checks privileged calls against these, not the token's.
+  return { active, userId: row.user_id, roles: active ? row.roles : [] };
 }

@@ -170,6 +170,11 @@ export async function setRoles(
       .set({ roles, updated_at: sql<Date>`now()` })
       .where('id', '=', targetId)
       .execute();
+    // Authorisation is decided at use: a role change ends every session (and with it every refresh
+    // family) the user has, in this transaction; the gateway refuses their tokens when the
+    // session.revoked event arrives, and checks privileged calls against these roles before that.
+    const changed = user.roles.length !== roles.length || user.roles.some((r) => !roles.includes(r));
+    if (changed) await revokeSessions(trx, targetId, { allExcept: null }, 'roles-changed');
     return 'ok' as const;
   });
   if (outcome === 'not-found') throw problems.notFound('No such user.');

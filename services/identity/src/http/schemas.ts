@@ -100,7 +100,11 @@ export const issuedCodeResponse = z.object({
   code: z.string(),
   expiresAt: z.iso.datetime({ offset: true }),
 });
-export const sessionStatusResponse = z.object({ active: z.boolean(), userId: z.uuid().nullable() });
+export const sessionStatusResponse = z.object({
+  active: z.boolean(),
+  userId: z.uuid().nullable(),
+  roles: z.array(roleSchema),
+});
 export const jwksResponse = z.object({
   keys: z.array(
     z.object({

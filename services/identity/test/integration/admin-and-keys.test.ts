@@ -282,6 +282,51 @@ describe.skipIf(!adminUrl)('identity: tokens, keys, CLI and administration', () 
         ).status,
       ).toBe(404);
     });
+
+    it('ends every session of a user whose roles change, and reports the current roles to the gateway', async () => {
+      const target = await registerVerified(svc);
+      const adminClient = asHolder(svc, admin.stepped.accessToken);
+      expect(
+        (await adminClient.put(`/admin/users/${target.userId}/roles`, { roles: ['support'] })).status,
+      ).toBe(200);
+      const tokens = await loginTokens(svc, target.email, STRONG_PASSWORD);
+      const introspect = () =>
+        svc
+          .as({ sub: 'anonymous' })
+          .get<{ active: boolean; userId: string; roles: string[] }>(
+            `/internal/sessions/${tokens.sessionId}`,
+          );
+      expect((await introspect()).body).toEqual({
+        active: true,
+        userId: target.userId,
+        roles: ['user', 'support'],
+      });
+
+      expect((await adminClient.put(`/admin/users/${target.userId}/roles`, { roles: ['user'] })).status).toBe(
+        200,
+      );
+      expect((await introspect()).body).toEqual({ active: false, userId: target.userId, roles: [] });
+      const revoked = await latestEvent<{ sessionIds: string[]; reason: string }>(
+        svc,
+        'wallet.identity.session.revoked.v1',
+        target.userId,
+      );
+      expect(revoked).toMatchObject({ reason: 'roles-changed', sessionIds: [tokens.sessionId] });
+      // The refresh family dies with the session.
+      expect(
+        (await svc.as({ sub: 'anonymous' }).post('/auth/refresh', { refreshToken: tokens.refreshToken }))
+          .status,
+      ).toBe(401);
+      // Setting the same roles again changes nothing and ends nothing.
+      const again = await loginTokens(svc, target.email, STRONG_PASSWORD);
+      expect((await adminClient.put(`/admin/users/${target.userId}/roles`, { roles: ['user'] })).status).toBe(
+        200,
+      );
+      const still = await svc
+        .as({ sub: 'anonymous' })
+        .get<{ active: boolean }>(`/internal/sessions/${again.sessionId}`);
+      expect(still.body.active).toBe(true);
+    });
   });
 
   describe('events', () => {

@@ -221,7 +221,7 @@ describe.skipIf(!adminUrl)('identity: accounts and sign-in', () => {
       const status = await svc
         .as({ sub: 'anonymous' })
         .get<{ active: boolean; userId: string }>(`/internal/sessions/${tokens.sessionId}`);
-      expect(status.body).toEqual({ active: false, userId });
+      expect(status.body).toEqual({ active: false, userId, roles: [] });
       const revoked = await latestEvent<{ sessionIds: string[]; reason: string }>(
         svc,
         'wallet.identity.session.revoked.v1',

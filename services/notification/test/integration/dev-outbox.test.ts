@@ -410,7 +410,7 @@ describe.skipIf(!adminUrl)('notification with the dev outbox', () => {
   it('exposes delivery metrics', async () => {
     const user = await h.register();
     await waitForOutbox(user.email, 1);
-    const res = await fetch(`${h.svc.url}/metrics`);
+    const res = await fetch(`${h.svc.internalUrl}/metrics`);
     const text = await res.text();
     expect(text).toMatch(
       /notification_delivery_attempts_total\{[^}]*channel="email"[^}]*outcome="sent"[^}]*\} [1-9]/,

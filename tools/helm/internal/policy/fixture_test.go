@@ -24,6 +24,7 @@ spec:
         dapr.io/sidecar-cpu-limit: "500m"
         dapr.io/sidecar-memory-limit: "256Mi"
         dapr.io/log-as-json: "true"
+        prometheus.io/port: "9091"
     spec:
       securityContext: {runAsNonRoot: true, runAsUser: 65532, seccompProfile: {type: RuntimeDefault}}
       topologySpreadConstraints:
@@ -32,16 +33,16 @@ spec:
       containers:
         - name: app
           image: registry.example.com/wallet-platform/risk:1.0.0
-          ports: [{name: http, containerPort: 3103}]
+          ports: [{name: http, containerPort: 3103}, {name: internal, containerPort: 9091}]
           env:
             - {name: DATABASE_PASSWORD, valueFrom: {secretKeyRef: {name: risk-db, key: password}}}
             - {name: DATABASE_URL, value: "postgres://svc_risk:$(DATABASE_PASSWORD)@pgbouncer:6432/wallet_risk"}
             - {name: DATABASE_READ_URL, value: "postgres://svc_risk:$(DATABASE_PASSWORD)@replica:6432/wallet_risk"}
             - {name: APP_API_TOKEN, valueFrom: {secretKeyRef: {name: app-api, key: token}}}
             - {name: LOG_LEVEL, value: info}
-          startupProbe: {httpGet: {path: /healthz, port: http}}
-          livenessProbe: {httpGet: {path: /healthz, port: http}}
-          readinessProbe: {httpGet: {path: /readyz, port: http}}
+          startupProbe: {httpGet: {path: /healthz, port: internal}}
+          livenessProbe: {httpGet: {path: /healthz, port: internal}}
+          readinessProbe: {httpGet: {path: /readyz, port: internal}}
           resources: {requests: {cpu: 100m, memory: 128Mi}, limits: {cpu: "1", memory: 256Mi}}
           securityContext:
             allowPrivilegeEscalation: false

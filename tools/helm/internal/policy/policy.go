@@ -214,6 +214,7 @@ func (r *release) checkDeployment(d *typed[appsv1.Deployment]) {
 	base := "spec.template.spec"
 	r.checkPodSpec(o, base, pod, true)
 	r.checkEnvSecrets(o, base, pod)
+	r.checkInternalListener(o, &spec.Template)
 
 	// Rollout: never below the wanted count during an update.
 	if spec.Strategy.Type != "" && spec.Strategy.Type != appsv1.RollingUpdateDeploymentStrategyType {
@@ -304,6 +305,41 @@ func (r *release) checkDeployment(d *typed[appsv1.Deployment]) {
 	}
 	if !hasJob {
 		r.fail("migration-job", o, "(Job)", "no pre-install,pre-upgrade hook Job migrates %s's database", app)
+	}
+}
+
+// checkInternalListener: /metrics and the detailed /readyz are served only on each app's internal
+// listener (container port "internal"); the probes and the Prometheus scrape annotation must use it,
+// never the public app port.
+func (r *release) checkInternalListener(o *manifest.Object, tmpl *corev1.PodTemplateSpec) {
+	base := "spec.template.spec"
+	for i := range tmpl.Spec.Containers {
+		c := &tmpl.Spec.Containers[i]
+		cp := containerPath(base, c)
+		internal := int32(0)
+		for _, p := range c.Ports {
+			if p.Name == "internal" {
+				internal = p.ContainerPort
+			}
+		}
+		if internal == 0 {
+			r.fail("internal-listener", o, cp+".ports", "no port named \"internal\" (/metrics and the detailed /readyz)")
+			continue
+		}
+		onInternal := func(g *corev1.HTTPGetAction) bool {
+			return g != nil && (g.Port.String() == "internal" || g.Port.IntValue() == int(internal))
+		}
+		for name, probe := range map[string]*corev1.Probe{
+			"startupProbe": c.StartupProbe, "livenessProbe": c.LivenessProbe, "readinessProbe": c.ReadinessProbe,
+		} {
+			if probe != nil && !onInternal(probe.HTTPGet) {
+				r.fail("internal-listener", o, cp+"."+name+".httpGet.port", "must be the internal listener (port \"internal\")")
+			}
+		}
+		if port, ok := tmpl.Annotations["prometheus.io/port"]; ok && port != fmt.Sprint(internal) {
+			r.fail("internal-listener", o, "spec.template.metadata.annotations[prometheus.io/port]",
+				"%s is not the internal listener's port %d", port, internal)
+		}
 	}
 }
 

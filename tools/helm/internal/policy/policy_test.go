@@ -33,7 +33,13 @@ func TestEachRuleNamesObjectAndField(t *testing.T) {
 		name, old, new      string
 		rule, object, field string
 	}{
-		{"no readiness probe", "          readinessProbe: {httpGet: {path: /readyz, port: http}}\n", "",
+		{"readiness on the public port", "readinessProbe: {httpGet: {path: /readyz, port: internal}}", "readinessProbe: {httpGet: {path: /readyz, port: http}}",
+			"internal-listener", "Deployment/w-risk", "spec.template.spec.containers[app].readinessProbe.httpGet.port"},
+		{"metrics scraped on the public port", `prometheus.io/port: "9091"`, `prometheus.io/port: "3103"`,
+			"internal-listener", "Deployment/w-risk", "spec.template.metadata.annotations[prometheus.io/port]"},
+		{"no internal port", ", {name: internal, containerPort: 9091}]", "]",
+			"internal-listener", "Deployment/w-risk", "spec.template.spec.containers[app].ports"},
+		{"no readiness probe", "          readinessProbe: {httpGet: {path: /readyz, port: internal}}\n", "",
 			"probes", "Deployment/w-risk", "spec.template.spec.containers[app].readinessProbe"},
 		{"liveness on readyz", "livenessProbe: {httpGet: {path: /healthz", "livenessProbe: {httpGet: {path: /readyz",
 			"probes", "Deployment/w-risk", "spec.template.spec.containers[app].livenessProbe.httpGet.path"},
