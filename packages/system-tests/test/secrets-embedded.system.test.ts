@@ -76,14 +76,15 @@ describe('system (embedded): no secret in any database or log line', () => {
   it('finds no secret in any table of any service database; the codes only in the delivered mail', async () => {
     expect(run, 'the flow ran').toBeDefined();
     const runtime = JSON.parse(await readFile(join(dataDir, 'runtime.json'), 'utf8')) as {
-      databases: Record<string, { ownerUrl: string }>;
+      services: Record<string, { databaseUrl: string }>;
     };
-    const apps = Object.keys(runtime.databases).sort();
+    // The runtime role of each service reads every table of its database (default privileges).
+    const apps = Object.keys(runtime.services).sort();
     expect(apps).toEqual(['api-gateway', 'identity', 'notification', 'risk', 'wallet-ledger']);
     const delivered = new Set<string>();
     const marked: string[] = [];
     for (const app of apps) {
-      const report = await searchDatabase(app, runtime.databases[app]!.ownerUrl, run.secrets, run.userId, {
+      const report = await searchDatabase(app, runtime.services[app]!.databaseUrl, run.secrets, run.userId, {
         excluded: DEV_OUTBOX,
       });
       expect(report.findings, describeFindings(report.findings)).toEqual([]);
