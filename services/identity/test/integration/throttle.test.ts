@@ -13,7 +13,6 @@ import {
   asHolder,
   countEvents,
   enrolTotp,
-  eventuallyLatestEvent,
   latestEvent,
   login,
   loginTokens,
