@@ -18,6 +18,8 @@ const optionalBoolean = z
   .optional()
   .transform((v) => (v === undefined || v === '' ? undefined : v === 'true' || v === '1'));
 
+export const DEV_ONLY_PHONE_CODE_HASH_KEY = 'dev-only-notification-phone-code-key';
+
 const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
 export const configSchema = runtimeEnvSchema
@@ -38,6 +40,20 @@ export const configSchema = runtimeEnvSchema
     PUSH_API_URL: optionalUrl,
     PUSH_PROJECT_ID: z.string().min(1).default('wallet-dev'),
     PUSH_BEARER_TOKEN: optionalString,
+
+    /**
+     * Key of the keyed hash (HMAC-SHA-256) of phone verification codes: only the hash is stored, so a
+     * read of the database does not yield a usable code. Production refuses the development value.
+     */
+    PHONE_CODE_HASH_KEY: z.string().min(16).default(DEV_ONLY_PHONE_CODE_HASH_KEY),
+    /** How long a phone verification code works after it is sent. */
+    PHONE_CODE_TTL_SECONDS: positiveInt(600),
+    /** Wrong guesses that burn a phone verification code. */
+    PHONE_CODE_MAX_GUESSES: positiveInt(5),
+    /** Code SMS per user and per number within PHONE_CODE_WINDOW_SECONDS (so no one can spam a stranger). */
+    PHONE_CODE_MAX_PER_USER: positiveInt(5),
+    PHONE_CODE_MAX_PER_NUMBER: positiveInt(3),
+    PHONE_CODE_WINDOW_SECONDS: positiveInt(3600),
 
     /** The dev outbox (GET /dev/outbox). Defaults to on outside production; production refuses it. */
     DEV_OUTBOX: optionalBoolean,
@@ -86,7 +102,7 @@ export function notificationProductionGuard(config: Config): Omit<ProductionGuar
     found.push('SMS_ACCOUNT_SID and SMS_FROM: required when SMS_API_URL is set');
   }
   if (found.length > 0) throw new ConfigError(found);
-  const secrets: Record<string, string | undefined> = {};
+  const secrets: Record<string, string | undefined> = { PHONE_CODE_HASH_KEY: config.PHONE_CODE_HASH_KEY };
   if (config.SMS_API_URL) secrets['SMS_AUTH_TOKEN'] = config.SMS_AUTH_TOKEN;
   if (config.PUSH_API_URL) secrets['PUSH_BEARER_TOKEN'] = config.PUSH_BEARER_TOKEN;
   const smtpPassword = config.SMTP_URL ? new URL(config.SMTP_URL).password : '';

@@ -6,6 +6,8 @@ import type { NotificationDatabase } from './db/schema.ts';
 import { migrations } from './db/migrations/index.ts';
 import { createIdentityCodeSource } from './delivery/one-time-codes.ts';
 import { createDeliveryWorker } from './delivery/worker.ts';
+import { createPhoneCodeSource } from './delivery/phone-code-source.ts';
+import type { PhoneCodePolicy } from './db/phone-verifications.ts';
 import { subscribeToDomainEvents } from './events/consumers.ts';
 import { mountRoutes } from './http/routes.ts';
 import { providersFromConfig } from './providers/index.ts';
@@ -23,11 +25,21 @@ export const service: ServiceModule<NotificationDatabase, Config> = {
     const devOutbox = devOutboxEnabled(config);
     const renderer = createTemplateRenderer();
     const providers = providersFromConfig(config, logger);
+    const phoneCodes: PhoneCodePolicy = {
+      hashKey: config.PHONE_CODE_HASH_KEY,
+      ttlSeconds: config.PHONE_CODE_TTL_SECONDS,
+      maxGuesses: config.PHONE_CODE_MAX_GUESSES,
+      maxPerUser: config.PHONE_CODE_MAX_PER_USER,
+      maxPerNumber: config.PHONE_CODE_MAX_PER_NUMBER,
+      windowSeconds: config.PHONE_CODE_WINDOW_SECONDS,
+      maxAttempts: config.DELIVERY_MAX_ATTEMPTS,
+    };
     const worker = createDeliveryWorker({
       db,
       providers,
       renderer,
       codes: createIdentityCodeSource({ platform, signer: ctx.signer }),
+      phoneCodes: createPhoneCodeSource(db, phoneCodes),
       logger: logger.child({ component: 'delivery-worker' }),
       metrics: ctx.metrics,
       devOutbox,
@@ -69,6 +81,9 @@ export const service: ServiceModule<NotificationDatabase, Config> = {
           platform,
           logger,
           devOutbox,
+          renderer,
+          phoneCodes,
+          smsAvailable: providers.sms !== undefined,
           wakeWorker: () => worker.wake(),
         }),
       workers: [worker, { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() }],

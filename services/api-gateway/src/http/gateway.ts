@@ -26,7 +26,7 @@ import { authenticate, authFailureProblem } from './pipeline/authenticate.ts';
 import { applyRateLimits, limiterKeys, reflectUpstreamThrottle } from './pipeline/rate-limit.ts';
 import { createCsrf, csrfProblem } from './pipeline/csrf.ts';
 import { accessProblem, idempotencyKeyProblem } from './pipeline/authorise.ts';
-import { auditRecorder } from './pipeline/audit.ts';
+import { auditRecorder, outcomeOfThrown, statusOfThrown } from './pipeline/audit.ts';
 import { applyBrowserSessionEffect, clearBrowserCookies } from './pipeline/browser-session.ts';
 import { clientIp, internalSubjectFor } from './pipeline/subject.ts';
 
@@ -112,7 +112,15 @@ export function mountGateway(app: Express, deps: GatewayDeps): void {
       if (!local) throw new Error(`no local handler for ${route.method} ${route.path}`);
       // Past the gate: answered by the gateway itself.
       res.setHeader(UPSTREAM_HEADER, 'api-gateway');
-      const status = await local({ req, res, match, principal, subject, deps, csrf });
+      let status: number;
+      try {
+        status = await local({ req, res, match, principal, subject, deps, csrf });
+      } catch (error) {
+        // A throwing handler (bad body, no service answered) is audited with the status it ends in.
+        const thrown = statusOfThrown(error);
+        await audit(outcomeOfThrown(thrown), thrown, 'api-gateway');
+        throw error;
+      }
       await audit('allowed', status, 'api-gateway');
       return;
     }
@@ -129,7 +137,8 @@ export function mountGateway(app: Express, deps: GatewayDeps): void {
         ...(body !== undefined ? { body } : {}),
       });
     } catch (error) {
-      if (error instanceof HttpProblem) await audit('failed', error.status, appId);
+      const thrown = statusOfThrown(error);
+      await audit(outcomeOfThrown(thrown), thrown, appId);
       throw error;
     }
     await audit('allowed', answer.status, appId);

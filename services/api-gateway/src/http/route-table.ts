@@ -210,6 +210,21 @@ export const ROUTES: readonly RouteSpec[] = [
     access: 'user',
     audit: true,
   }),
+  // Proving the phone number before any SMS goes to it (issue 20): a new code, and its confirmation.
+  route({
+    method: 'POST',
+    path: '/v1/me/notification-channels/phone/verification',
+    target: notification,
+    access: 'user',
+    audit: true,
+  }),
+  route({
+    method: 'POST',
+    path: '/v1/me/notification-channels/phone/verification/confirm',
+    target: notification,
+    access: 'user',
+    audit: true,
+  }),
   route({ method: 'GET', path: '/v1/dev/outbox', target: notification, access: 'anonymous', devOnly: true }),
   // Admin: role + step-up + audit (enforced by `route`)
   route({ method: 'GET', path: '/v1/admin/users', target: identity, access: 'support' }),

@@ -665,6 +665,30 @@ describe.skipIf(!adminUrl)('api-gateway', () => {
       );
     });
 
+    it('records a gateway-local handler that throws as failed, with the status the caller got', async () => {
+      const admin = await token('admin-audit-throw', ['user', 'admin'], 'aal2');
+      const requestId = `req-audit-throw-${randomBytes(4).toString('hex')}`;
+      const replay = await gw.call('POST', '/v1/admin/dead-letters/replay', {
+        token: admin,
+        body: { service: 'no-such-service', ids: 'not-a-list' },
+        headers: { 'X-Request-Id': requestId },
+      });
+      expect(replay.status).toBe(400);
+      const res = await gw.call('GET', `/v1/admin/audit-log?limit=200&actor=admin-audit-throw`, {
+        token: await token('support-reader', ['user', 'support'], 'aal2'),
+      });
+      expect(res.status).toBe(200);
+      const items = (res.body as { items: { requestId: string }[] }).items;
+      expect(items.filter((i) => i.requestId === requestId)).toEqual([
+        expect.objectContaining({
+          action: 'POST /v1/admin/dead-letters/replay',
+          outcome: 'failed',
+          status: 400,
+          upstreamApp: 'api-gateway',
+        }),
+      ]);
+    });
+
     it('is append-only: UPDATE, DELETE and TRUNCATE are refused, even for the owner', async () => {
       for (const db of [gw.gateway.db, gw.gateway.ownerDb]) {
         await expect(sql`update audit_log set outcome = 'allowed'`.execute(db)).rejects.toThrow(

@@ -45,6 +45,25 @@ describe('route table', () => {
     }
   });
 
+  it('routes phone verification to notification for any signed-in user, audited', () => {
+    for (const path of [
+      '/v1/me/notification-channels/phone/verification',
+      '/v1/me/notification-channels/phone/verification/confirm',
+    ]) {
+      const found = lookupRoute('POST', path);
+      if (found.kind !== 'matched') throw new Error(`${path} not routed`);
+      expect(found.match.route).toMatchObject({
+        target: { kind: 'service', appId: 'notification' },
+        access: 'user',
+        stepUp: false,
+        audit: true,
+        movesMoney: false,
+      });
+      expect(targetPath(found.match)).toBe(path.slice(3));
+      expect(lookupRoute('GET', path).kind).toBe('method-not-allowed');
+    }
+  });
+
   it('demands an Idempotency-Key on the money-moving routes of API.md', () => {
     const money = ROUTES.filter((r) => r.movesMoney)
       .map((r) => `${r.method} ${r.path}`)

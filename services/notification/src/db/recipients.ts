@@ -10,6 +10,8 @@ export interface Recipient {
   userId: string;
   email: string | null;
   phone: string | null;
+  /** The user proved `phone` with a code; SMS go only to a verified number. */
+  phoneVerified: boolean;
   pushTokens: string[];
   locale: string;
   displayName: string | null;
@@ -51,13 +53,14 @@ export async function findRecipient(db: Db, userId: string): Promise<Recipient |
     userId: row.user_id,
     email: row.email,
     phone: row.phone,
+    phoneVerified: row.phone !== null && row.phone_verified,
     pushTokens: pushTokensSchema.catch([]).parse(row.push_tokens),
     locale: row.locale,
     displayName: row.display_name,
   };
 }
 
-/** The user's own channel settings (phone for SMS, push registration tokens). */
+/** The user's own channel settings (phone for SMS, push registration tokens); a new phone is unverified. */
 export async function setRecipientChannels(
   db: Db,
   userId: string,
@@ -74,6 +77,11 @@ export async function setRecipientChannels(
     .onConflict((oc) =>
       oc.column('user_id').doUpdateSet({
         phone: channels.phone === undefined ? sql`recipients.phone` : sql`excluded.phone`,
+        // A new number is unverified until its code is confirmed; the same number keeps its state.
+        phone_verified:
+          channels.phone === undefined
+            ? sql`recipients.phone_verified`
+            : sql`recipients.phone_verified and recipients.phone is not distinct from excluded.phone`,
         push_tokens:
           channels.pushTokens === undefined ? sql`recipients.push_tokens` : sql`excluded.push_tokens`,
         updated_at: sql`now()`,

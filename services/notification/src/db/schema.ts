@@ -8,7 +8,8 @@ type OptionalTimestamp = ColumnType<Date | null, Date | string | null | undefine
 type JsonColumn = ColumnType<unknown, string, string>;
 
 export type Channel = 'email' | 'sms' | 'push';
-export type DeliveryStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'dead';
+/** `skipped`: never sent, for the reason in `last_error` (an SMS to a phone number not verified). */
+export type DeliveryStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'dead' | 'skipped';
 
 /** What we know of a user, built from identity events (and the user's own channel settings). */
 export interface RecipientsTable {
@@ -16,12 +17,27 @@ export interface RecipientsTable {
   email: string | null;
   email_verified: ColumnType<boolean, boolean | undefined, boolean>;
   phone: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The user proved the number with a code; no SMS but the code goes to an unverified number. */
+  phone_verified: ColumnType<boolean, boolean | undefined, boolean>;
   /** jsonb array of push registration tokens. */
   push_tokens: ColumnType<unknown, string | undefined, string>;
   locale: ColumnType<string, string | undefined, string>;
   display_name: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: DefaultTimestamp;
   updated_at: DefaultTimestamp;
+}
+
+/** One request to prove a phone number: only the keyed hash of the code is kept. */
+export interface PhoneVerificationsTable {
+  id: string;
+  user_id: string;
+  phone: string;
+  code_hash: ColumnType<string | null, string | null | undefined, string | null>;
+  expires_at: OptionalTimestamp;
+  issued_count: ColumnType<number, number | undefined, number>;
+  failed_guesses: ColumnType<number, number | undefined, number>;
+  closed_at: OptionalTimestamp;
+  created_at: DefaultTimestamp;
 }
 
 export interface PreferencesTable {
@@ -100,6 +116,7 @@ export interface DevOutboxTable {
 
 export interface NotificationDatabase extends MessagingTables {
   recipients: RecipientsTable;
+  phone_verifications: PhoneVerificationsTable;
   preferences: PreferencesTable;
   deliveries: DeliveriesTable;
   delivery_attempts: DeliveryAttemptsTable;

@@ -21,7 +21,11 @@ const issuedSchema = z.object({
   code: z.string().regex(/^[0-9]{4,12}$/),
   expiresAt: z.iso.datetime({ offset: true }),
 });
-export type IssuedCode = z.infer<typeof issuedSchema>;
+export interface IssuedCode {
+  purpose: string;
+  code: string;
+  expiresAt: string;
+}
 
 /** identity's answers that end the delivery: the reference is unknown, spent, or not for this address. */
 const FINAL_REFUSALS = new Set([404, 409, 410]);

@@ -11,6 +11,9 @@
  * - transient failure: retried with full-jitter backoff (or the provider's Retry-After), and after
  *   the last attempt marked dead, dead-lettered (listed and replayable) and delivery.failed published.
  * Per-provider rate caps: a token bucket per channel bounds how many rows a tick may claim.
+ * SMS go only to the user's verified number (the phone verification code SMS excepted): any other SMS
+ * row is marked `skipped` with the reason and never reaches the provider, however it was queued
+ * (an event, an admin resend, a number changed since).
  */
 import { enqueueEvent, storeDeadLetter } from '@wallet/platform';
 import type { Logger, ServiceMetrics } from '@wallet/service-kit';
@@ -21,6 +24,11 @@ import { CHANNELS, type Channel } from '../domain/preferences.ts';
 import { TokenBucket } from '../domain/rate-limit.ts';
 import { retryDelayMs } from '../domain/retry.ts';
 import { forgetPushToken } from '../db/recipients.ts';
+import {
+  PHONE_VERIFICATION_TEMPLATE,
+  SKIPPED_UNVERIFIED_PHONE,
+  phoneVerifiedFor,
+} from '../db/phone-verifications.ts';
 import type { DeliveriesTable, NotificationDatabase } from '../db/schema.ts';
 import type { ProviderSet } from '../providers/index.ts';
 import type { DeliveryProvider } from '../providers/types.ts';
@@ -48,6 +56,8 @@ export interface DeliveryWorkerOptions {
   renderer: TemplateRenderer;
   /** Where the one-time code of a code message comes from at send time (identity). */
   codes: OneTimeCodeSource;
+  /** Where the code of a phone verification SMS comes from (minted here, only its hash kept). */
+  phoneCodes: OneTimeCodeSource;
   logger: Logger;
   metrics: ServiceMetrics;
   devOutbox: boolean;
@@ -363,7 +373,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       template: row.template,
     };
     if (!row.code_ref) return stored;
-    const issued = await options.codes.issue(row.code_ref, row.recipient, options.timeoutMs);
+    const source = row.template === PHONE_VERIFICATION_TEMPLATE ? options.phoneCodes : options.codes;
+    const issued = await source.issue(row.code_ref, row.recipient, options.timeoutMs);
     const vars = { ...templateVarsSchema.parse(row.template_vars ?? {}), code: issued.code };
     const rendered = options.renderer.render(row.template as TemplateName, row.channel, row.locale, vars);
     return { ...stored, subject: rendered.subject, text: rendered.text, html: rendered.html };
@@ -390,9 +401,38 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     }
   }
 
+  /** May this row go out at all? Only the code SMS may reach a number its owner has not proved. */
+  async function mayReachRecipient(row: DeliveryRow): Promise<boolean> {
+    if (row.channel !== 'sms' || row.template === PHONE_VERIFICATION_TEMPLATE) return true;
+    return row.user_id !== null && (await phoneVerifiedFor(db, row.user_id, row.recipient));
+  }
+
+  async function recordSkipped(row: DeliveryRow, reason: string): Promise<void> {
+    const updated = await db
+      .updateTable('deliveries')
+      .where('id', '=', row.id)
+      .where('status', '=', 'sending')
+      .where('attempts', '=', row.attempts)
+      .set({
+        status: 'skipped',
+        last_error: reason,
+        lease_until: null,
+        updated_at: sql<Date>`now()`,
+        ...scrubbed(row),
+      })
+      .returning('id')
+      .executeTakeFirst();
+    if (!updated) return lostLease(row);
+    logger.info(
+      { deliveryId: row.id, channel: row.channel, template: row.template, reason },
+      'delivery skipped',
+    );
+  }
+
   async function deliver(row: DeliveryRow): Promise<void> {
     const provider = providers[row.channel];
     if (!provider) return; // claimDeliveries only runs for configured channels
+    if (!(await mayReachRecipient(row))) return recordSkipped(row, SKIPPED_UNVERIFIED_PHONE);
     const started = performance.now();
     const { result, message } = await sendOnce(row, provider);
     const elapsed = performance.now() - started;

@@ -8,6 +8,8 @@ import type { Category, Channel } from './preferences.ts';
 export const TEMPLATES = [
   'email-verification',
   'email-verified',
+  /** The code SMS that proves a phone number (from the user's request, not an event). */
+  'phone-verification',
   'recovery-code',
   'new-device-login',
   'password-changed',

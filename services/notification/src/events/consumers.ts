@@ -22,6 +22,7 @@ import {
 import { channelAllowed, type Channel } from '../domain/preferences.ts';
 import { loadPreferences } from '../db/preferences.ts';
 import { findRecipient, upsertRecipient } from '../db/recipients.ts';
+import { SKIPPED_UNVERIFIED_PHONE } from '../db/phone-verifications.ts';
 import type { NotificationDatabase } from '../db/schema.ts';
 import type { ProviderSet } from '../providers/index.ts';
 import type { TemplateRenderer } from '../templates/renderer.ts';
@@ -77,6 +78,8 @@ export async function applyEvent<N extends ConsumedEvent>(
         // kept now shows the code masked (and proves the template renders with these variables).
         const vars = plan.codeRef ? { ...plan.vars, code: CODE_MASK } : plan.vars;
         const rendered = deps.renderer.render(plan.template, channel, recipient?.locale, vars);
+        // An SMS to a number its owner has not proved is recorded, never sent (the worker checks again).
+        const skipped = channel === 'sms' && !recipient?.phoneVerified;
         const inserted = await trx
           .insertInto('deliveries')
           .values({
@@ -96,6 +99,7 @@ export async function applyEvent<N extends ConsumedEvent>(
             code_ref: plan.codeRef ?? null,
             template_vars: plan.codeRef ? JSON.stringify(plan.vars) : null,
             max_attempts: deps.maxAttempts,
+            ...(skipped ? { status: 'skipped' as const, last_error: SKIPPED_UNVERIFIED_PHONE } : {}),
           })
           .onConflict((oc) =>
             oc

@@ -4,8 +4,12 @@ import { ProblemType } from '@wallet/contracts';
 import { z } from 'zod';
 import { preferencesUpdateSchema } from '../domain/preferences.ts';
 import {
+  channelsUpdateAnswerSchema,
   channelsUpdateSchema,
   channelsViewSchema,
+  emptyBodySchema,
+  phoneCodeConfirmSchema,
+  phoneCodeSentSchema,
   deadLetterPageSchema,
   devOutboxAnswerSchema,
   historyPageSchema,
@@ -89,9 +93,56 @@ export function buildOpenApiDocument(options: { devOutbox: boolean }): Record<st
         operationId: 'setMyNotificationChannels',
         tags: ['notifications'],
         summary: 'Phone number (E.164) for SMS and push registration tokens',
+        description:
+          'A new phone number is stored **unverified** and a 6-digit code is sent to it by SMS (`codeSent: true`); ' +
+          'that code SMS is the only message an unverified number ever gets. SMS notifications go only to a ' +
+          'verified number: until the code is confirmed they are recorded as `skipped` and never sent. Setting ' +
+          'the same number again changes nothing; `null` removes it. Code SMS are limited per user and per number ' +
+          '(429 `rate-limited` with `Retry-After`, and then nothing is saved).',
         security,
         requestBody: { required: true, content: json(channelsUpdateSchema, 'input') },
-        responses: { '200': { description: 'Saved', content: json(channelsViewSchema) }, ...userErrors },
+        responses: {
+          '200': { description: 'Saved', content: json(channelsUpdateAnswerSchema) },
+          ...userErrors,
+          '409': problem('SMS is not offered on this platform, so a number cannot be verified'),
+          '429': problem(
+            'Too many verification codes for this account or number (`rate-limited`, Retry-After)',
+          ),
+        },
+      },
+    },
+    '/v1/me/notification-channels/phone/verification': {
+      post: {
+        operationId: 'resendMyPhoneVerificationCode',
+        tags: ['notifications'],
+        summary: 'Send a new verification code to the unverified phone number (replaces the previous code)',
+        security,
+        requestBody: { required: false, content: json(emptyBodySchema, 'input') },
+        responses: {
+          '202': { description: 'A code SMS was queued', content: json(phoneCodeSentSchema) },
+          ...userErrors,
+          '409': problem('No phone number set, already verified, or SMS not offered'),
+          '429': problem(
+            'Too many verification codes for this account or number (`rate-limited`, Retry-After)',
+          ),
+        },
+      },
+    },
+    '/v1/me/notification-channels/phone/verification/confirm': {
+      post: {
+        operationId: 'confirmMyPhoneNumber',
+        tags: ['notifications'],
+        summary: 'Prove the phone number with the code sent to it; SMS may then go to it',
+        description:
+          'The code works for `PHONE_CODE_TTL_SECONDS` (10 min) after it was sent; `PHONE_CODE_MAX_GUESSES` (5) wrong ' +
+          'guesses burn it (request a new one).',
+        security,
+        requestBody: { required: true, content: json(phoneCodeConfirmSchema, 'input') },
+        responses: {
+          '200': { description: 'The number is verified', content: json(channelsViewSchema) },
+          '400': problem('Invalid request, or `invalid-code` (wrong, expired, burnt or replaced)'),
+          '401': problem('Not signed in'),
+        },
       },
     },
     '/v1/admin/notifications/{deliveryId}/resend': {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Express, Response } from 'express';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { ANONYMOUS_SUBJECT, type InternalClaims } from '@wallet/contracts';
 import type { Platform } from '@wallet/platform';
 import {
@@ -21,7 +21,15 @@ import {
 } from '@wallet/service-kit';
 import type { NotificationDatabase } from '../db/schema.ts';
 import { loadPreferences, savePreferences } from '../db/preferences.ts';
-import { findRecipient, setRecipientChannels } from '../db/recipients.ts';
+import { findRecipient, setRecipientChannels, type Recipient } from '../db/recipients.ts';
+import {
+  closeOpenVerifications,
+  confirmPhoneCode,
+  phoneProblems,
+  requestPhoneCode,
+  type PhoneCodePolicy,
+} from '../db/phone-verifications.ts';
+import type { TemplateRenderer } from '../templates/renderer.ts';
 import {
   applyPreferencesUpdate,
   describePreferences,
@@ -34,7 +42,9 @@ import {
   channelsUpdateSchema,
   deliveryIdParamsSchema,
   devOutboxQuerySchema,
+  emptyBodySchema,
   historyQuerySchema,
+  phoneCodeConfirmSchema,
 } from './schemas.ts';
 
 export interface RouteDeps {
@@ -44,6 +54,12 @@ export interface RouteDeps {
   platform: Platform;
   logger: Logger;
   devOutbox: boolean;
+  /** Renders the phone verification SMS (kept with the code masked). */
+  renderer: TemplateRenderer;
+  /** Phone verification codes: hash key, lifetime, guesses and request limits. */
+  phoneCodes: PhoneCodePolicy;
+  /** An SMS provider (or the dev outbox) is configured: phone numbers can be verified. */
+  smsAvailable: boolean;
   /** Look for work now (after a resend). */
   wakeWorker(): void;
 }
@@ -58,6 +74,14 @@ function requireUser(res: Response): InternalClaims {
 function requireSupportStaff(res: Response): InternalClaims {
   requireRole(res, 'support', 'admin');
   return requireStepUp(res);
+}
+
+function channelsView(recipient: Recipient | undefined) {
+  return {
+    phone: recipient?.phone ?? null,
+    phoneVerified: recipient?.phoneVerified ?? false,
+    pushTokens: recipient?.pushTokens ?? [],
+  };
 }
 
 export function mountRoutes(app: Express, deps: RouteDeps): void {
@@ -85,6 +109,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
         'created_at',
         'sent_at',
         'resend_of',
+        'last_error',
       ])
       .where('user_id', '=', caller.sub);
     if (query.cursor) q = q.where('seq', '<', BigInt(query.cursor));
@@ -104,6 +129,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
         createdAt: r.created_at.toISOString(),
         sentAt: r.sent_at?.toISOString() ?? null,
         resendOf: r.resend_of,
+        skippedReason: r.status === 'skipped' ? r.last_error : null,
       })),
       nextCursor: rows.length > query.limit ? String(page[page.length - 1]!.seq) : null,
     });
@@ -136,18 +162,76 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
 
   app.get('/me/notification-channels', async (_req, res) => {
     const caller = requireUser(res);
-    const recipient = await findRecipient(readDb, caller.sub);
-    res.json({ phone: recipient?.phone ?? null, pushTokens: recipient?.pushTokens ?? [] });
+    // The primary: a code just confirmed must show as verified.
+    res.json(channelsView(await findRecipient(db, caller.sub)));
   });
+
+  /** The user's recipient row, locked for this transaction (the row may not exist yet). */
+  const lockRecipient = async (trx: Transaction<NotificationDatabase>, userId: string) => {
+    await trx.selectFrom('recipients').select('user_id').where('user_id', '=', userId).forUpdate().execute();
+    return findRecipient(trx, userId);
+  };
+
+  const requestCode = (
+    trx: Transaction<NotificationDatabase>,
+    userId: string,
+    phone: string,
+    locale: string,
+  ) => {
+    // Without an SMS channel no code can reach the number, so it could never be verified.
+    if (!deps.smsAvailable)
+      throw problems.conflict('SMS is not offered here; a phone number cannot be verified.');
+    return requestPhoneCode(trx, { userId, phone, locale, renderer: deps.renderer, policy: deps.phoneCodes });
+  };
 
   app.put('/me/notification-channels', async (req, res) => {
     const caller = requireUser(res);
     const body = parseOrThrow(channelsUpdateSchema, req.body, 'body');
-    const recipient = await setRecipientChannels(db, caller.sub, {
-      ...(body.phone === undefined ? {} : { phone: body.phone }),
-      ...(body.pushTokens === undefined ? {} : { pushTokens: [...new Set(body.pushTokens)] }),
+    const { recipient, codeSent } = await db.transaction().execute(async (trx) => {
+      const current = await lockRecipient(trx, caller.sub);
+      // A new number is stored unverified and gets a code; the same number keeps its state.
+      const newPhone = body.phone != null && body.phone !== current?.phone ? body.phone : null;
+      if (newPhone) await requestCode(trx, caller.sub, newPhone, current?.locale ?? 'en');
+      else if (body.phone === null) await closeOpenVerifications(trx, caller.sub);
+      const saved = await setRecipientChannels(trx, caller.sub, {
+        ...(body.phone === undefined ? {} : { phone: body.phone }),
+        ...(body.pushTokens === undefined ? {} : { pushTokens: [...new Set(body.pushTokens)] }),
+      });
+      return { recipient: saved, codeSent: newPhone !== null };
     });
-    res.json({ phone: recipient.phone, pushTokens: recipient.pushTokens });
+    if (codeSent) {
+      req.log.info({ userId: caller.sub }, 'phone number set; verification code queued');
+      deps.wakeWorker();
+    }
+    res.json({ ...channelsView(recipient), codeSent });
+  });
+
+  app.post('/me/notification-channels/phone/verification', async (req, res) => {
+    const caller = requireUser(res);
+    parseOrThrow(emptyBodySchema, req.body ?? {}, 'body');
+    await db.transaction().execute(async (trx) => {
+      const current = await lockRecipient(trx, caller.sub);
+      if (!current?.phone) throw problems.conflict('No phone number is set.');
+      if (current.phoneVerified) throw problems.conflict('The phone number is already verified.');
+      await requestCode(trx, caller.sub, current.phone, current.locale);
+    });
+    req.log.info({ userId: caller.sub }, 'phone verification code queued again');
+    deps.wakeWorker();
+    res.status(202).json({ codeSent: true });
+  });
+
+  app.post('/me/notification-channels/phone/verification/confirm', async (req, res) => {
+    const caller = requireUser(res);
+    const body = parseOrThrow(phoneCodeConfirmSchema, req.body, 'body');
+    // A wrong guess is committed (it counts against the code) before the 400 is answered.
+    const outcome = await db
+      .transaction()
+      .execute((trx) =>
+        confirmPhoneCode(trx, { userId: caller.sub, code: body.code, policy: deps.phoneCodes }),
+      );
+    if (outcome === 'wrong') throw phoneProblems.invalidCode();
+    req.log.info({ userId: caller.sub }, 'phone number verified');
+    res.json(channelsView(await findRecipient(db, caller.sub)));
   });
 
   app.post('/admin/notifications/:deliveryId/resend', async (req, res) => {

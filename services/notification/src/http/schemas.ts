@@ -11,7 +11,7 @@ export const historyQuerySchema = z.object({
     .optional(),
 });
 
-export const deliveryStatusSchema = z.enum(['pending', 'sending', 'sent', 'failed', 'dead']);
+export const deliveryStatusSchema = z.enum(['pending', 'sending', 'sent', 'failed', 'dead', 'skipped']);
 
 export const deliveryViewSchema = z.object({
   deliveryId: z.string().uuid(),
@@ -23,6 +23,8 @@ export const deliveryViewSchema = z.object({
   createdAt: z.string(),
   sentAt: z.string().nullable(),
   resendOf: z.string().uuid().nullable(),
+  /** Why a `skipped` delivery was never sent (an SMS to a phone number not verified). */
+  skippedReason: z.string().nullable(),
 });
 
 export const historyPageSchema = z.object({
@@ -61,7 +63,21 @@ export const channelsUpdateSchema = z.strictObject({
     .max(10)
     .optional(),
 });
-export const channelsViewSchema = z.object({ phone: z.string().nullable(), pushTokens: z.array(z.string()) });
+export const channelsViewSchema = z.object({
+  phone: z.string().nullable(),
+  /** SMS go only to a verified number (proved with the code sent to it). */
+  phoneVerified: z.boolean(),
+  pushTokens: z.array(z.string()),
+});
+export const channelsUpdateAnswerSchema = channelsViewSchema.extend({
+  /** A new number was stored unverified and a verification code SMS queued to it. */
+  codeSent: z.boolean(),
+});
+export const emptyBodySchema = z.strictObject({});
+export const phoneCodeSentSchema = z.object({ codeSent: z.literal(true) });
+export const phoneCodeConfirmSchema = z.strictObject({
+  code: z.string().regex(/^[0-9]{6}$/, 'the 6-digit code from the SMS'),
+});
 
 export const deliveryIdParamsSchema = z.object({ deliveryId: z.string().uuid() });
 export const resendAnswerSchema = z.object({

@@ -298,6 +298,13 @@ describe.skipIf(!adminUrl)('notification with the dev outbox', () => {
       .as({ sub: user.userId })
       .put('/me/notification-channels', { phone: '+4915112345678', pushTokens: [token] });
     expect(set.status).toBe(200);
+    // SMS go only to a proven number: confirm the code the number got.
+    const [codeSms] = await waitForOutbox('+4915112345678', 1);
+    const code = /verification code is ([0-9]{6})/.exec(codeSms!.body)?.[1];
+    const confirmed = await h.svc
+      .as({ sub: user.userId })
+      .post('/me/notification-channels/phone/verification/confirm', { code });
+    expect(confirmed.status).toBe(200);
     await h.publish('sessionCreated', {
       userId: user.userId,
       sessionId: 's1',
@@ -308,7 +315,7 @@ describe.skipIf(!adminUrl)('notification with the dev outbox', () => {
       newDevice: true,
     });
     const push = await waitForOutbox(token, 1);
-    const sms = await waitForOutbox('+4915112345678', 1);
+    const sms = await waitForOutbox('+4915112345678', 2);
     expect(push[0]).toMatchObject({ channel: 'push', subject: 'New sign-in' });
     expect(sms[0]!.body).toContain('Pixel <script>');
     const [mail] = await waitForOutbox(user.email, 2);
@@ -446,6 +453,8 @@ describe.skipIf(!adminUrl)('notification with the dev outbox', () => {
       expect.arrayContaining([
         '/v1/me/notifications',
         '/v1/me/notification-preferences',
+        '/v1/me/notification-channels/phone/verification',
+        '/v1/me/notification-channels/phone/verification/confirm',
         '/v1/admin/dead-letters',
         '/v1/dev/outbox',
       ]),

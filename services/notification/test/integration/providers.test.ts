@@ -4,13 +4,20 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { infraEnv, waitFor } from '@wallet/testing';
-import { startFakePushApi, startFakeSmsApi, type FakeProvider } from '../fakes/http-provider.ts';
+import {
+  startFakePushApi,
+  startFakeSmsApi,
+  type FakeProvider,
+  type ReceivedRequest,
+} from '../fakes/http-provider.ts';
 import { startFakeSmtp, type FakeSmtp } from '../fakes/smtp.ts';
 import { newUser, startHarness, transfer, type Harness } from './harness.ts';
 
 const adminUrl = infraEnv('TEST_PG_ADMIN_URL');
 
 const SMS_SID = 'AC0123456789abcdef0123456789abcdef';
+const CODE_SMS = /phone verification code is ([0-9]{6})/;
+const isCodeSms = (r: ReceivedRequest) => CODE_SMS.test(String(r.body['Body']));
 
 describe.skipIf(!adminUrl)('notification with SMTP, SMS and push providers', () => {
   let h: Harness;
@@ -51,8 +58,21 @@ describe.skipIf(!adminUrl)('notification with SMTP, SMS and push providers', () 
       .as({ sub: user.userId })
       .put('/me/notification-channels', { phone, pushTokens: [token] });
     expect(res.status).toBe(200);
+    // SMS go only to a proven number: confirm the code the provider delivered to it.
+    const codeSms = await waitFor(() => sms.accepted().find((r) => r.body['To'] === phone && isCodeSms(r)), {
+      what: 'phone verification code SMS',
+    });
+    const code = CODE_SMS.exec(String(codeSms.body['Body']))?.[1];
+    const confirmed = await h.svc
+      .as({ sub: user.userId })
+      .post('/me/notification-channels/phone/verification/confirm', { code });
+    expect(confirmed.status).toBe(200);
     return { ...user, token, phone };
   }
+
+  /** The SMS the provider got for `phone`, but the verification code SMS. */
+  const alertsTo = (requests: ReceivedRequest[], phone: string) =>
+    requests.filter((r) => r.body['To'] === phone && !isCodeSms(r));
 
   async function deliveriesOf(userId: string, template: string) {
     return h.svc.db
@@ -116,7 +136,7 @@ describe.skipIf(!adminUrl)('notification with SMTP, SMS and push providers', () 
     expect(attempts.map((a) => a.outcome)).toEqual(['transient', 'transient', 'sent']);
     expect(attempts[0]!.error).toContain('503');
     // The provider saw the Twilio-style request: basic auth, form fields, the account path.
-    const accepted = sms.accepted().filter((r) => r.body['To'] === user.phone);
+    const accepted = alertsTo(sms.accepted(), user.phone);
     expect(accepted).toHaveLength(1);
     expect(accepted[0]!.path).toBe(`/2010-04-01/Accounts/${SMS_SID}/Messages.json`);
     expect(accepted[0]!.authorization).toBe(
@@ -154,7 +174,7 @@ describe.skipIf(!adminUrl)('notification with SMTP, SMS and push providers', () 
       template: 'mfa-changed',
       permanent: true,
     });
-    expect(sms.requests.filter((r) => r.body['To'] === user.phone)).toHaveLength(1);
+    expect(alertsTo(sms.requests, user.phone)).toHaveLength(1);
     // The other channels of the same alert were unaffected.
     const others = (await deliveriesOf(user.userId, 'mfa-changed')).filter((x) => x.channel !== 'sms');
     await waitFor(
@@ -354,7 +374,7 @@ describe.skipIf(!adminUrl)('notification with SMTP, SMS and push providers', () 
     expect(smsRows.map((r) => r.attempts)).toEqual([3, 3, 3, 3]);
     expect(sms.requests.filter((r) => r.answeredWith === 503)).toHaveLength(8);
     for (const u of users) {
-      expect(sms.accepted().filter((r) => r.body['To'] === u.phone)).toHaveLength(1);
+      expect(alertsTo(sms.accepted(), u.phone)).toHaveLength(1);
       expect(smtp.mailsTo(u.email).filter((m) => m.raw.includes('New sign-in'))).toHaveLength(1);
     }
   });

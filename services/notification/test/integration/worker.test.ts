@@ -54,6 +54,7 @@ function worker(
     providers: { email: provider },
     renderer,
     codes: noCodes,
+    phoneCodes: noCodes,
     logger,
     metrics: createMetrics('notification', { defaultMetrics: false }),
     devOutbox: false,

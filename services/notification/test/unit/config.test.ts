@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '@wallet/service-kit';
-import { configSchema, devOutboxEnabled, notificationProductionGuard } from '../../src/config.ts';
+import { ConfigError, isDevelopmentSecret } from '@wallet/service-kit';
+import {
+  configSchema,
+  DEV_ONLY_PHONE_CODE_HASH_KEY,
+  devOutboxEnabled,
+  notificationProductionGuard,
+} from '../../src/config.ts';
 
 const base = { DATABASE_URL: 'postgres://app:pw@db.internal:5432/wallet_notification' };
 
@@ -47,9 +52,15 @@ describe('notification configuration', () => {
     });
     const guard = notificationProductionGuard(config);
     expect(guard.secrets).toMatchObject({
+      // The default key of the phone codes' keyed hash is a development value: production refuses it.
+      PHONE_CODE_HASH_KEY: DEV_ONLY_PHONE_CODE_HASH_KEY,
       SMS_AUTH_TOKEN: 'dev-only-token',
       'SMTP_URL password': 's3cr3t-Value',
     });
     expect(guard.publicUrls).toMatchObject({ SMS_API_URL: 'http://sms.example.com' });
+  });
+
+  it('the development phone code hash key is recognised as one', () => {
+    expect(isDevelopmentSecret(DEV_ONLY_PHONE_CODE_HASH_KEY)).toBe(true);
   });
 });

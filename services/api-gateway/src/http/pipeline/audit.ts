@@ -1,6 +1,7 @@
 /** The audit stage: audited routes (admin, money-moving, high-risk) write one append-only row per request. */
 import type { Request } from 'express';
-import type { InternalSubject } from '@wallet/service-kit';
+import { HttpProblem, type InternalSubject } from '@wallet/service-kit';
+import { z } from 'zod';
 import { appendAudit } from '../../audit/audit-log.ts';
 import type { RouteMatch } from '../route-table.ts';
 import { requestIdOf } from '../forward.ts';
@@ -46,4 +47,19 @@ export function auditRecorder(
       );
     }
   };
+}
+
+/**
+ * What the caller gets for an error thrown by a gateway-local handler, as the error handler will
+ * answer it: a problem's own status, 400 for a zod error, 500 for anything else.
+ */
+export function statusOfThrown(error: unknown): number {
+  if (error instanceof HttpProblem) return error.status;
+  if (error instanceof z.ZodError) return 400;
+  return 500;
+}
+
+/** The outcome of a call that ended in an error: a refusal (401/403) is denied, anything else failed. */
+export function outcomeOfThrown(status: number): AuditOutcome {
+  return status === 401 || status === 403 ? 'denied' : 'failed';
 }
