@@ -23,8 +23,8 @@ export interface DaprdOptions {
   /** daprd sends it to the app in `dapr-api-token` (APP_API_TOKEN). */
   appApiToken?: string;
   /**
-   * Fixed ports (below 32768: infra/ports.env); the missing ones are ports the kernel picks now
-   * (bind port 0, released for daprd to bind: see infra/ports.md).
+   * Fixed ports (below 32768: infra/ports.env); the missing ones are picked now from the harness
+   * block of infra/ports.env and released for daprd to bind (`freePorts`, see infra/ports.md).
    */
   ports?: { http?: number; grpc?: number; internalGrpc?: number };
   /** mTLS through sentry. Default true. */

@@ -91,8 +91,8 @@ export interface DaprPlatformOptions {
   dataDir?: string;
   /**
    * `fixed`: `DAPR_PLATFORM_SERVICES`' ports from infra/ports.env (start:dapr; refused when one is
-   * taken). `free`: ports the kernel picks now by binding port 0 (tests: no clash with a running
-   * start:dapr; see infra/ports.md). Default `fixed`.
+   * taken). `free`: ports picked now from the harness block of infra/ports.env (tests: no clash
+   * with a running start:dapr; see infra/ports.md). Default `fixed`.
    */
   ports?: 'fixed' | 'free';
   /** Run `infra/local.sh up postgres redis <broker> sentry` first. Default false (it must be up). */
