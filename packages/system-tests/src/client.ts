@@ -69,7 +69,7 @@ export function gatewayClient(
   certificate: string,
   options: ClientOptions = {},
 ): GatewayClient {
-  const timeoutMs = options.timeoutMs ?? 20_000;
+  const timeoutMs = options.timeoutMs ?? 40_000;
   const webhookSecret = options.webhookSecret ?? 'whsec_dev_only';
   // undici takes the source address as a Client option (`connect.localAddress` is ignored).
   const agent = new Agent({

@@ -43,7 +43,7 @@ export async function secretFlow(
   certificate: string,
   options: { timeoutMs?: number } = {},
 ): Promise<SecretFlowResult> {
-  const timeoutMs = options.timeoutMs ?? 20_000;
+  const timeoutMs = options.timeoutMs ?? 40_000;
   const agent = new Agent({ connect: { ca: certificate } });
 
   async function call<T>(
