@@ -12,6 +12,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Agent, fetch as undiciFetch } from 'undici';
+import { freshLoopbackAddress } from './client.ts';
 import { expect } from 'vitest';
 import { waitFor } from '@wallet/testing';
 
@@ -65,9 +66,19 @@ export async function secretFlow(
     return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
   }
 
-  const mailbox = async (email: string): Promise<OutboxItem[]> =>
-    (await call<{ items?: OutboxItem[] }>('GET', `/v1/dev/outbox?to=${encodeURIComponent(email)}`)).body
-      .items ?? [];
+  // Mail is read from addresses of its own (a mailbox, one connection per look), so polling does not eat
+  // into the anonymous rate-limit window of the address the flow uses the API from.
+  const mailbox = async (email: string): Promise<OutboxItem[]> => {
+    const reader = new Agent({ connect: { ca: certificate }, localAddress: freshLoopbackAddress() });
+    try {
+      const res = await undiciFetch(`${gatewayUrl}/v1/dev/outbox?to=${encodeURIComponent(email)}`, {
+        dispatcher: reader,
+      });
+      return ((await res.json()) as { items?: OutboxItem[] }).items ?? [];
+    } finally {
+      await reader.close();
+    }
+  };
 
   async function mailed(email: string, subject: string, pattern: RegExp): Promise<string> {
     return waitFor(
@@ -79,7 +90,7 @@ export async function secretFlow(
         }
         return undefined;
       },
-      { timeoutMs, intervalMs: 100, what: `"${subject}" e-mailed to ${email}` },
+      { timeoutMs, intervalMs: 250, what: `"${subject}" e-mailed to ${email}` },
     );
   }
 
