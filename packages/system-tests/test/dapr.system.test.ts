@@ -73,8 +73,8 @@ for (const pubsub of brokers) {
         readyTimeoutMs: START_TIMEOUT_MS - 10_000,
         logLevel: process.env['TEST_LOG_LEVEL'] ?? 'info',
         serviceEnv: {
-          // Rate-limit windows of this run only: the sensitive class (10/min per IP) would otherwise count
-          // the previous broker's run, and a developer's, from the same 127.0.0.1.
+          // Rate-limit windows of this run only: the per-address classes (signup, login, anonymous) would
+          // otherwise count the previous broker's run, and a developer's, from the same 127.0.0.1.
           'api-gateway': { REDIS_KEY_PREFIX: `gw:system-test-${randomBytes(4).toString('hex')}:` },
         },
         signal: aborter.signal,
