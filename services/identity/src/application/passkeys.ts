@@ -456,13 +456,11 @@ export async function startPasskeyStepUp(
   session: PasskeySession,
 ): Promise<{ challengeId: string; options: PublicKeyCredentialRequestOptionsJSON }> {
   const keys = await passkeysOf(deps, session.userId);
+  // 409, not 403: nothing is refused to this session; the account lacks what the ceremony needs.
   if (keys.length === 0)
-    throw new HttpProblem({
-      status: 403,
-      type: ProblemType.mfaRequired,
-      title: 'No passkey registered',
-      detail: 'Register a passkey first (POST /v1/me/passkeys/registration/options).',
-    });
+    throw problems.conflict(
+      'This account has no passkey; register one first (POST /v1/me/passkeys/registration/options).',
+    );
   const options = await generateAuthenticationOptions({
     rpID: deps.relyingParty.id,
     userVerification: 'preferred',

@@ -38,14 +38,14 @@ export function passkeyPaths(operation: typeof Operation, idParam: Record<string
     '/v1/auth/step-up/passkey/options': {
       post: operation({
         summary: "Options for a step-up with one of the user's passkeys",
-        description: CEREMONY,
+        description: `${CEREMONY} 409 when the account has no passkey.`,
         tags: ['auth'],
         ok: {
           status: 200,
           schema: s.passkeyOptionsResponse,
           description: 'Challenge id and WebAuthn request options',
         },
-        errors: [401, 403],
+        errors: [401, 409],
       }),
     },
     '/v1/auth/step-up/passkey': {
