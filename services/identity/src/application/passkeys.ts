@@ -61,6 +61,8 @@ export interface PasskeySession {
   userId: string;
   sessionId: string;
   stepUpUntil: Date | null;
+  /** The caller's token's assurance (the session's window is checked too: both must say aal2). */
+  acr: 'aal1' | 'aal2';
 }
 
 /** The WebAuthn user handle: the account's UUID as 16 bytes (stable across its passkeys, no personal data). */
@@ -73,8 +75,9 @@ function userHandleMatches(handle: string | undefined, userId: string): boolean 
   return Buffer.from(handle, 'base64url').equals(Buffer.from(userHandleOf(userId)));
 }
 
+/** As for removing the authenticator app: the token says aal2 AND the session's own window is still open. */
 function stepUpOpen(session: PasskeySession): boolean {
-  return session.stepUpUntil !== null && session.stepUpUntil.getTime() > Date.now();
+  return session.acr === 'aal2' && session.stepUpUntil !== null && session.stepUpUntil.getTime() > Date.now();
 }
 
 async function storeChallenge(

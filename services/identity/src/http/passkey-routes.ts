@@ -2,7 +2,7 @@
  * The passkey routes (public paths without `/v1`). Mounted after `mountRoutes`, so the internal-token
  * check, the caller allow-list and `Cache-Control: no-store` already apply.
  */
-import type { Express } from 'express';
+import type { Express, Response } from 'express';
 import { getCaller, parseOrThrow, requireStepUp } from '@wallet/service-kit';
 import {
   deletePasskey,
@@ -14,9 +14,16 @@ import {
   startPasskeySignIn,
   startPasskeyStepUp,
   type PasskeyDeps,
+  type PasskeySession,
 } from '../application/passkeys.ts';
-import { metaOf, requireUserSession } from './routes.ts';
+import { metaOf, requireUserSession as liveSession } from './routes.ts';
 import * as s from './passkey-schemas.ts';
+
+/** The caller's live session, with its token's assurance (for the step-up checks). */
+async function requireUserSession(deps: PasskeyDeps, res: Response): Promise<PasskeySession> {
+  const session = await liveSession(deps, res);
+  return { ...session, acr: session.caller.acr };
+}
 
 export function mountPasskeyRoutes(app: Express, deps: PasskeyDeps): void {
   // --- signing in: passwordless, or the second step after a password ----------------------------

@@ -27,8 +27,8 @@ export const registrationCredential = z.object({
   response: z.object({
     clientDataJSON: b64url(4096),
     attestationObject: b64url(8192),
-    authenticatorData: b64url(4096).optional(),
-    publicKey: b64url(2048).optional(),
+    authenticatorData: b64url(8192).optional(),
+    publicKey: b64url(8192).optional(),
     publicKeyAlgorithm: z.number().int().optional(),
     // Unknown transports (a newer browser's) are dropped, not refused.
     transports: z
@@ -44,7 +44,8 @@ export const authenticationCredential = z.object({
   response: z.object({
     clientDataJSON: b64url(4096),
     authenticatorData: b64url(4096),
-    signature: b64url(1024),
+    // ML-DSA (post-quantum) signatures are kilobytes: ML-DSA-87's is 4,627 bytes.
+    signature: b64url(8192),
     userHandle: b64url(128).optional(),
   }),
 });
