@@ -164,23 +164,21 @@ export class WebApp {
     const args = [method, path, options.body ?? null, options.csrfToken ?? null].map((a) =>
       JSON.stringify(a),
     );
-    return this.page.evaluate(`wallet.call(${args.join(', ')})`) as Promise<PageAnswer<T>>;
+    return this.page.evaluate<PageAnswer<T>>(`wallet.call(${args.join(', ')})`);
   }
 
   /** navigator.credentials.create with the server's options; the credential's JSON. */
   create(options: unknown): Promise<Record<string, unknown>> {
-    return this.page.evaluate(`wallet.create(${JSON.stringify(options)})`) as Promise<
-      Record<string, unknown>
-    >;
+    return this.page.evaluate<Record<string, unknown>>(`wallet.create(${JSON.stringify(options)})`);
   }
 
   /** navigator.credentials.get with the server's options; the assertion's JSON. */
   get(options: unknown): Promise<Record<string, unknown>> {
-    return this.page.evaluate(`wallet.get(${JSON.stringify(options)})`) as Promise<Record<string, unknown>>;
+    return this.page.evaluate<Record<string, unknown>>(`wallet.get(${JSON.stringify(options)})`);
   }
 
   /** What the page's scripts can read of the cookies (document.cookie). */
   scriptCookies(): Promise<string> {
-    return this.page.evaluate('wallet.cookies()') as Promise<string>;
+    return this.page.evaluate<string>('wallet.cookies()');
   }
 }
