@@ -232,6 +232,9 @@ export async function finishPasskeyRegistration(
   }
   if (!verified.verified) throw passkeyRejected('The new passkey could not be verified.');
   const info = verified.registrationInfo;
+  // WebAuthn's bounds on a credential id (16 to 1023 bytes): a crafted attestation gets a 401, not a 500.
+  const idBytes = Buffer.from(info.credential.id, 'base64url').length;
+  if (idBytes < 16 || idBytes > 1023) throw passkeyRejected('The new passkey has an invalid credential id.');
   const row = await deps.db
     .insertInto('passkeys')
     .values({

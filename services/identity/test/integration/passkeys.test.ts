@@ -21,6 +21,7 @@ import {
   type IdentityTestService,
   type Tokens,
 } from './helpers.ts';
+import { runHousekeeping } from '../../src/events/workers.ts';
 import {
   SoftAuthenticator,
   type CreationOptionsJson,
@@ -263,6 +264,35 @@ describe.skipIf(!adminUrl)('identity: passkeys', () => {
     // The password step is spent.
     const reuse = await anonymous(svc).post('/auth/passkey/options', { mfaToken: first.body.mfaToken });
     expect(reuse.status).toBe(401);
+  });
+
+  it("refuses a crafted credential id outside WebAuthn's bounds with 401, not a database error", async () => {
+    const user = await signedIn();
+    const client = asHolder(svc, user.tokens.accessToken);
+    const start = await client.post<Options<CreationOptionsJson>>('/me/passkeys/registration/options');
+    const created = await client.post<{ type: string }>('/me/passkeys', {
+      challengeId: start.body.challengeId,
+      credential: new SoftAuthenticator(ORIGIN).create(start.body.options, { credentialIdBytes: 8 }),
+    });
+    expect(created.status).toBe(401);
+    expect(created.body.type).toBe(ProblemType.passkeyRejected);
+  });
+
+  it('housekeeping deletes expired challenges (anyone may ask for one) and keeps live ones', async () => {
+    const expired = await anonymous(svc).post<Options<RequestOptionsJson>>('/auth/passkey/options', {});
+    const live = await anonymous(svc).post<Options<RequestOptionsJson>>('/auth/passkey/options', {});
+    await svc.ownerDb
+      .updateTable('webauthn_challenges')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .where('id', '=', expired.body.challengeId)
+      .execute();
+    await runHousekeeping(svc.ownerDb, svc.running.context.config);
+    const left = await svc.ownerDb
+      .selectFrom('webauthn_challenges')
+      .select('id')
+      .where('id', 'in', [expired.body.challengeId, live.body.challengeId])
+      .execute();
+    expect(left.map((r) => r.id)).toEqual([live.body.challengeId]);
   });
 
   it('answers malformed ceremony bodies with 400 problems, never 500', async () => {

@@ -53,9 +53,9 @@ export class SoftAuthenticator {
   }
 
   /** What `navigator.credentials.create(...)` then `.toJSON()` gives. */
-  create(options: CreationOptionsJson, overrides: { origin?: string } = {}) {
+  create(options: CreationOptionsJson, overrides: { origin?: string; credentialIdBytes?: number } = {}) {
     const rpId = options.rp.id ?? 'localhost';
-    const credentialId = randomBytes(16);
+    const credentialId = randomBytes(overrides.credentialIdBytes ?? 16);
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const jwk = publicKey.export({ format: 'jwk' });
     const cose = isoCBOR.encode(
