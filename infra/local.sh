@@ -8,7 +8,8 @@
 #   infra/local.sh clean             down + delete .data/infra (the caches stay)
 #   infra/local.sh rabbitmqctl|psql|redis-cli [args]   the tool, pointed at our servers
 #
-# Parts: postgres replica pgbouncer redis rabbitmq kafka sentry  (aliases: pg, all)
+# Parts: postgres replica pgbouncer redis rabbitmq kafka sentry chromium  (aliases: pg, all)
+# (chromium is no server: Debian's browser for the browser suite, installed, never started)
 # Everything listens on 127.0.0.1 only, on the ports of infra/ports.env (see infra/ports.md);
 # state lives under .data/infra/ at the repo root;
 # downloads and builds (Kafka jars, daprd/sentry) are cached under ${WALLET_CACHE:-~/.cache/wallet-platform}.
@@ -32,7 +33,7 @@ UP_TIMEOUT="${UP_TIMEOUT:-120}"   # seconds each server may take to answer
 SERVICES=(identity ledger risk notification gateway)
 PG_ADMIN_USER=wallet_admin PG_ADMIN_PASS=dev_admin
 PG_REPL_USER=replicator PG_REPL_PASS=dev_replicator
-ALL_PARTS=(postgres replica pgbouncer redis rabbitmq kafka sentry)
+ALL_PARTS=(postgres replica pgbouncer redis rabbitmq kafka sentry chromium)
 
 PG_BASE="$DATA/postgres"
 PG_PRIMARY="$PG_BASE/primary"
@@ -607,6 +608,18 @@ down_sentry() {
 }
 status_sentry() { sentry_ready; }
 
+# ---------------------------------------------------------------- chromium (a browser, not a server)
+# Debian's chromium for packages/system-tests' browser suite (WebAuthn with a virtual authenticator,
+# cookies, CSRF, HSTS): playwright-core drives it by its path (CHROMIUM_BIN); no browser download.
+chromium_bin() { command -v chromium 2>/dev/null || echo /usr/bin/chromium; }
+up_chromium() {
+  ensure_pkgs chromium
+  [ -x "$(chromium_bin)" ] || die "chromium: not found after install"
+  log "chromium: $("$(chromium_bin)" --version 2>/dev/null | head -n1)"
+}
+down_chromium() { :; }
+status_chromium() { [ -x "$(chromium_bin)" ]; }
+
 # ---------------------------------------------------------------- commands
 norm_parts() { # expand aliases, keep the canonical order, validate
   local want=" " p out=()
@@ -616,7 +629,7 @@ norm_parts() { # expand aliases, keep the canonical order, validate
       all) want+="${ALL_PARTS[*]} " ;;
       pg|postgresql) want+="postgres " ;;
       rabbit) want+="rabbitmq " ;;
-      postgres|replica|pgbouncer|redis|rabbitmq|kafka|sentry) want+="$p " ;;
+      postgres|replica|pgbouncer|redis|rabbitmq|kafka|sentry|chromium) want+="$p " ;;
       *) die "unknown part '$p' (parts: ${ALL_PARTS[*]})" ;;
     esac
   done
@@ -651,6 +664,7 @@ cmd_up() {
       rabbitmq) pkgs+=(rabbitmq-server) ;;
       kafka) command -v java >/dev/null || pkgs+=(openjdk-17-jre-headless); command -v mvn >/dev/null || pkgs+=(maven) ;;
       sentry) command -v socat >/dev/null || pkgs+=(socat) ;;
+      chromium) pkgs+=(chromium) ;;
     esac
   done
   [ ${#pkgs[@]} -gt 0 ] && ensure_pkgs "${pkgs[@]}"
@@ -712,6 +726,7 @@ cmd_env() {
   echo "export REDIS_HOST='$HOST:$REDIS_PORT'"
   echo "export RABBITMQ_URL='amqp://wallet:wallet@$HOST:$RABBITMQ_PORT'"
   echo "export KAFKA_BROKERS='$HOST:$KAFKA_PORT'"
+  echo "export CHROMIUM_BIN='$(chromium_bin)'"
 }
 
 cmd_clean() {

@@ -71,8 +71,9 @@ run_step() {
   return 0
 }
 
-# Every suite runs in CI: the Dapr contract suites need both brokers, sentry and daprd (built once, cached).
-PARTS="${INFRA_PARTS:-postgres replica pgbouncer redis rabbitmq kafka sentry}"
+# Every suite runs in CI: the Dapr contract suites need both brokers, sentry and daprd (built once, cached);
+# the browser suite (packages/system-tests) needs Debian's chromium (installed once, then kept by dpkg).
+PARTS="${INFRA_PARTS:-postgres replica pgbouncer redis rabbitmq kafka sentry chromium}"
 echo "infrastructure parts: $PARTS"
 run_step "infrastructure (infra/local.sh up)" - bash infra/local.sh up $PARTS
 # Prints the addresses even when a part is down (the suites then fail and say what is missing).

@@ -364,6 +364,9 @@ export async function startDaprPlatform(options: DaprPlatformOptions): Promise<D
         INTERNAL_JWT_PRIVATE_JWK: JSON.stringify(secrets.internalKeys[spec.appId].privateJwk),
       });
       if (appApiToken) env['APP_API_TOKEN'] = appApiToken;
+      // identity checks passkey ceremonies against the public origin (WEBAUTHN_ORIGINS defaults to it).
+      const gatewayUrl = specs.find((s) => s.appId === GATEWAY)?.url;
+      if (spec.appId === 'identity' && gatewayUrl) env['PUBLIC_BASE_URL'] = gatewayUrl;
       if (isGateway) {
         Object.assign(env, {
           GATEWAY_TLS_CERT_FILE: certificateFile,

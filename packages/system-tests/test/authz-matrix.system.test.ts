@@ -440,6 +440,9 @@ function requestFor(route: RouteSpec, p: Principal): CellRequest {
   const base = { path: withIds(route.path), ...(body ? { body } : {}) };
   const f = fixtures;
   const aliceIds = { walletId: f.aliceWallet, transferId: f.aliceTransfer };
+  // Every person here has TOTP, so adding a passkey needs a stepped-up session: identity refuses aal1.
+  if (keyOf(route) === 'POST /v1/me/passkeys/registration/options' && p.person && !p.aal2)
+    return { ...base, refusedBy: 'service', refusedAs: ProblemType.stepUpRequired };
   if (p.column === 'user') {
     switch (keyOf(route)) {
       case 'GET /v1/wallets/{walletId}':

@@ -1,6 +1,7 @@
 /** identity configuration: the runtime keys every service has, plus its own. */
 import { runtimeEnvSchema } from '@wallet/service-kit';
 import { z } from 'zod';
+import { relyingPartyProductionProblems, relyingPartySettings } from './security/relying-party.ts';
 
 /**
  * Development-only AES-256-GCM key ring. Its kid carries the dev-only marker, so the production guard
@@ -69,6 +70,8 @@ export const configSchema = runtimeEnvSchema.extend({
   SIGNING_KEY_CACHE_SECONDS: seconds(30, 600),
   /** Period of the housekeeping worker (expired codes, challenges, throttle rows). 0 disables it. */
   HOUSEKEEPING_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
+  /** Passkeys (WebAuthn): relying party id, origins, name, challenge lifetime (security/relying-party.ts). */
+  ...relyingPartySettings,
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -99,5 +102,6 @@ export function identityProductionProblems(config: Config): string[] {
   }
   if (config.LOGIN_DELAY_BASE_MS === 0)
     found.push('LOGIN_DELAY_BASE_MS: throttling between failures cannot be off in production');
+  found.push(...relyingPartyProductionProblems(config));
   return found;
 }

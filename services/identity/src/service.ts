@@ -4,6 +4,8 @@ import { argon2Parameters, configSchema, identityProductionProblems, type Config
 import type { IdentityDatabase } from './db/schema.ts';
 import { migrations } from './db/migrations/index.ts';
 import { mountRoutes } from './http/routes.ts';
+import { mountPasskeyRoutes } from './http/passkey-routes.ts';
+import { relyingPartyFrom } from './security/relying-party.ts';
 import { housekeepingWorker, outboxRelayWorker } from './events/workers.ts';
 import { keyRingKids, parseKeyRing } from './security/keyring.ts';
 import { createPasswordHasher } from './security/passwords.ts';
@@ -41,11 +43,13 @@ export const service: ServiceModule<IdentityDatabase, Config> = {
       }),
       logger: ctx.logger,
     };
+    const relyingParty = relyingPartyFrom(ctx.config);
     await deps.keys.ensureActiveKey();
     const background = createBackgroundTasks({ concurrency: 4, maxPending: 10_000, logger: ctx.logger });
     return {
       routes: (app) => {
         mountRoutes(app, { ...deps, verifier: ctx.verifier, background });
+        mountPasskeyRoutes(app, { ...deps, relyingParty });
         mountDeadLetterRoutes(app, { appId: 'identity', db: deps.db, platform: ctx.platform });
       },
       workers: [

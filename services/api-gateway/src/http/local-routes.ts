@@ -23,7 +23,23 @@ export const webLoginSchema = z.union([
     })
     .strict(),
   z.object({ mfaToken: z.string().min(1).max(4096), code: z.string().min(1).max(64) }).strict(),
+  // A passkey's answer to `POST /v1/auth/passkey/options` (passwordless, or with the password step's
+  // mfaToken); identity checks its shape and verifies it.
+  z
+    .object({
+      challengeId: z.string().min(1).max(64),
+      credential: z.record(z.string(), z.unknown()),
+      mfaToken: z.string().min(1).max(4096).optional(),
+      deviceName: z.string().max(100).optional(),
+    })
+    .strict(),
 ]);
+
+/** The identity route a browser's sign-in body goes to: password, second-factor code, or passkey. */
+function identityLoginPath(body: z.infer<typeof webLoginSchema>): string {
+  if ('credential' in body) return '/auth/passkey/login';
+  return 'mfaToken' in body ? '/auth/login/mfa' : '/auth/login';
+}
 
 export const webLoginAnswerSchema = z.object({
   csrfToken: z.string(),
@@ -67,11 +83,10 @@ export const replayBodySchema = z.union([
 async function webLogin(ctx: LocalContext): Promise<number> {
   const { req, res, deps, csrf } = ctx;
   const body = parseOrThrow(webLoginSchema, req.body, 'body');
-  const mfa = 'mfaToken' in body;
   const answer = await deps.forwarder.call(req, {
     appId: 'identity',
     method: 'POST',
-    path: mfa ? '/auth/login/mfa' : '/auth/login',
+    path: identityLoginPath(body),
     subject: internalSubjectFor(req, ANONYMOUS),
     body,
   });

@@ -49,6 +49,8 @@ export function gatewayOpenApi(): JsonObject {
       '/v1/web/login': {
         post: {
           summary: 'Browser login: sets the __Host-session cookie and answers a CSRF token',
+          description:
+            'Body: `{email, password}`, then if identity answers `{mfaRequired, mfaToken}` either `{mfaToken, code}` or a passkey `{mfaToken, challengeId, credential}`; or a passwordless passkey `{challengeId, credential}` (options from `POST /v1/auth/passkey/options`).',
           requestBody: { required: true, content: json(webLoginSchema, 'input') },
           responses: {
             '200': {

@@ -164,6 +164,48 @@ export const ROUTES: readonly RouteSpec[] = [
   route({ method: 'DELETE', path: '/v1/me/sessions/{id}', target: identity, access: 'user', audit: true }),
   // Beyond API.md: revoke every session but the current one.
   route({ method: 'DELETE', path: '/v1/me/sessions', target: identity, access: 'user', audit: true }),
+  // Beyond API.md: passkeys (WebAuthn). Sign-in options and answers are anonymous attempts like a
+  // password's; adding a passkey is audited, removing one needs step-up like removing the TOTP app.
+  route({
+    method: 'POST',
+    path: '/v1/auth/passkey/options',
+    target: identity,
+    access: 'anonymous',
+    rateLimit: 'login',
+  }),
+  route({
+    method: 'POST',
+    path: '/v1/auth/passkey/login',
+    target: identity,
+    access: 'anonymous',
+    rateLimit: 'login',
+  }),
+  route({ method: 'POST', path: '/v1/auth/step-up/passkey/options', target: identity, access: 'user' }),
+  route({
+    method: 'POST',
+    path: '/v1/auth/step-up/passkey',
+    target: identity,
+    access: 'user',
+    audit: true,
+    browserSession: 'adopt-step-up',
+  }),
+  route({ method: 'GET', path: '/v1/me/passkeys', target: identity, access: 'user' }),
+  route({
+    method: 'POST',
+    path: '/v1/me/passkeys/registration/options',
+    target: identity,
+    access: 'user',
+    audit: true,
+  }),
+  route({ method: 'POST', path: '/v1/me/passkeys', target: identity, access: 'user', audit: true }),
+  route({
+    method: 'DELETE',
+    path: '/v1/me/passkeys/{id}',
+    target: identity,
+    access: 'user',
+    stepUp: true,
+    audit: true,
+  }),
   route({ method: 'GET', path: '/.well-known/jwks.json', target: identity, access: 'anonymous' }),
   // Wallets and money
   route({ method: 'GET', path: '/v1/wallets', target: ledger, access: 'user' }),

@@ -229,6 +229,32 @@ export async function completeSignIn(trx: Trx, attempt: SignInAttempt): Promise<
     .execute();
 }
 
+/**
+ * A sign-in that needed no guessable secret (a passkey, which is not throttled: an assertion cannot be
+ * guessed): as after completeSignIn, this source's failures are forgotten and its address and device
+ * become known sources of the account. Inside the caller's transaction.
+ */
+export async function rememberSignInSource(
+  deps: IdentityDeps,
+  trx: Trx,
+  email: string,
+  meta: RequestMeta,
+): Promise<void> {
+  const keys = attemptKeys(deps, email, meta);
+  await trx
+    .deleteFrom('sign_in_failures')
+    .where('scope', '=', 'source')
+    .where('key', '=', keys.sourceKey)
+    .execute();
+  await trx
+    .insertInto('sign_in_sources')
+    .values(keys.trustKeys.map((sourceKey) => ({ account_key: keys.accountKey, source_key: sourceKey })))
+    .onConflict((oc) =>
+      oc.columns(['account_key', 'source_key']).doUpdateSet({ last_success_at: sql<Date>`now()` }),
+    )
+    .execute();
+}
+
 /** A failed attempt: recorded on the account and address ceilings (it stays counted on its source); risk hears of an existing user's (`login.failed`). */
 export async function failSignIn(
   deps: IdentityDeps,

@@ -2,6 +2,7 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { MessagingTables } from '@wallet/platform';
 import type { Role } from '@wallet/contracts';
+import type { PasskeysTable, WebauthnChallengesTable } from './passkey-schema.ts';
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -148,4 +149,6 @@ export interface IdentityDatabase extends MessagingTables {
   sign_in_failures: SignInFailuresTable;
   sign_in_sources: SignInSourcesTable;
   signing_keys: SigningKeysTable;
+  passkeys: PasskeysTable;
+  webauthn_challenges: WebauthnChallengesTable;
 }

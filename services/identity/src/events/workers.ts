@@ -27,6 +27,11 @@ export async function runHousekeeping(db: Kysely<IdentityDatabase>, config: Conf
   const dayAgo = sql<Date>`now() - interval '1 day'`;
   await db.deleteFrom('mfa_challenges').where('expires_at', '<', dayAgo).execute();
   await db.deleteFrom('one_time_codes').where('expires_at', '<', dayAgo).execute();
+  // Passkey ceremonies: a challenge is useless once expired (answered ones too), and anyone may ask for one.
+  await db
+    .deleteFrom('webauthn_challenges')
+    .where('expires_at', '<', sql<Date>`now()`)
+    .execute();
   // Spent refresh tokens stay as long as their session could present them (reuse detection needs them).
   await db
     .deleteFrom('refresh_tokens')

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import * as s from './schemas.ts';
 import { problemJsonSchema } from '@wallet/service-kit';
+import { passkeyPaths } from './passkey-openapi.ts';
 
 type Schema = z.ZodType;
 
@@ -23,7 +24,7 @@ interface Operation {
   description?: string;
 }
 
-function operation(op: Operation) {
+export function operation(op: Operation) {
   const responses: Record<string, unknown> = {
     [op.ok.status]: op.ok.schema
       ? {
@@ -308,6 +309,7 @@ export function openApiDocument(): Record<string, unknown> {
           security: false,
         }),
       },
+      ...passkeyPaths(operation, idParam),
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },

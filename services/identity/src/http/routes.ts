@@ -46,7 +46,7 @@ import * as s from './schemas.ts';
 
 const CODE_ISSUE_PATH = /^\/internal\/one-time-codes\/[^/]+\/issue$/;
 
-function metaOf(req: Request, caller: InternalClaims): RequestMeta {
+export function metaOf(req: Request, caller: InternalClaims): RequestMeta {
   return {
     ip: caller.ip ?? null,
     userAgent: caller.userAgent ?? req.get('user-agent') ?? null,
@@ -61,7 +61,7 @@ function signedInCaller(res: Response): InternalClaims & { sid: string } {
   return { ...caller, sid: caller.sid };
 }
 
-async function requireUserSession(deps: IdentityDeps, res: Response) {
+export async function requireUserSession(deps: IdentityDeps, res: Response) {
   const caller = signedInCaller(res);
   const live = await loadLiveSession(deps, caller.sub, caller.sid);
   const session: UserSession & { caller: InternalClaims; stepUpUntil: Date | null } = {
