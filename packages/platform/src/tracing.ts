@@ -141,7 +141,9 @@ export function traceOutboxPublish<T>(
 /**
  * Runs a subscriber's handler as a CONSUMER span in the event's trace. When the delivery request
  * already continues that trace (daprd's own span, or the embedded bus's publisher), the span is its
- * child; otherwise its parent is the envelope's `traceparent` and the delivery's span is a link.
+ * child; otherwise its parent is the envelope's `traceparent` and the delivery's span is a link. It
+ * always links the envelope's span (the producer's, as OpenTelemetry's messaging conventions ask): only
+ * the CloudEvent carries that span id through the broker, daprd's delivery header names daprd's own span.
  */
 export function traceConsume<T>(
   event: { id: string; traceparent?: string | undefined; tracestate?: string | undefined },
@@ -159,9 +161,10 @@ export function traceConsume<T>(
       name: `${where.topic} process`,
       kind: SpanKind.CONSUMER,
       parent,
-      ...(delivery !== undefined && !sameTrace && eventSpan !== undefined
-        ? { links: [{ context: delivery }] }
-        : {}),
+      links: [
+        ...(eventSpan === undefined ? [] : [{ context: eventSpan }]),
+        ...(delivery !== undefined && eventSpan !== undefined && !sameTrace ? [{ context: delivery }] : []),
+      ],
       attributes: {
         'messaging.system': 'dapr',
         'messaging.operation.type': 'process',

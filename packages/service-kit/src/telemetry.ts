@@ -10,7 +10,7 @@ import { register } from 'node:module';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
@@ -47,7 +47,9 @@ export function startTelemetry(service: string, otlpEndpoint: string | undefined
         // Background HTTP (readiness polls of the sidecar, key refreshes) would be a trace of its own each time.
         requireParentforOutgoingSpans: true,
       }),
-      new ExpressInstrumentation(),
+      // Routers and handlers only: a span per middleware (helmet, body parsers, limits...) made ~40 spans
+      // of every request that said nothing the server span does not.
+      new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }),
       // Pollers (outbox relays, delivery workers) query every few hundred ms outside any request:
       // only queries made inside a trace get a span.
       new PgInstrumentation({ requireParentSpan: true }),
