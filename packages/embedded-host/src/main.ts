@@ -32,10 +32,7 @@ const { shutdownTelemetry } = await import('@wallet/service-kit/telemetry-shutdo
 const { startEmbeddedPlatform } = await import('./platform.ts');
 const platform = await startEmbeddedPlatform({ env: settings, dataDir }).catch((error: unknown) => {
   refuseInUse(error);
-  const detail =
-    error instanceof Error
-      ? `${error.message}${'stderr' in error ? `\n${String(error.stderr)}` : ''}`
-      : String(error);
+  const detail = error instanceof Error ? `${error.message}${'stderr' in error ? `\n${String(error.stderr)}` : ''}` : String(error);
   process.stderr.write(`wallet platform failed to start: ${detail}\n`);
   process.exit(1);
 });

@@ -110,13 +110,10 @@ export function productionProblems(input: ProductionGuardInput): string[] {
   if (env.APP_ENV !== 'production') return [];
   const found: string[] = [];
   if (env.EMBEDDED_DATABASE) found.push('EMBEDDED_DATABASE: the embedded PostgreSQL is for development only');
-  if (env.PLATFORM_TRANSPORT === 'embedded')
-    found.push('PLATFORM_TRANSPORT: the in-process transport is for development only');
+  if (env.PLATFORM_TRANSPORT === 'embedded') found.push('PLATFORM_TRANSPORT: the in-process transport is for development only');
   if (env.PLATFORM_TRANSPORT === 'dapr') {
-    if (!env.DAPR_API_TOKEN)
-      found.push('DAPR_API_TOKEN: required in production (app -> sidecar authentication)');
-    if (!env.APP_API_TOKEN)
-      found.push('APP_API_TOKEN: required in production (sidecar -> app authentication)');
+    if (!env.DAPR_API_TOKEN) found.push('DAPR_API_TOKEN: required in production (app -> sidecar authentication)');
+    if (!env.APP_API_TOKEN) found.push('APP_API_TOKEN: required in production (sidecar -> app authentication)');
   }
   if (!env.INTERNAL_JWT_JWKS && !env.INTERNAL_JWT_JWKS_FILE) {
     found.push('INTERNAL_JWT_JWKS: required in production (verifies the gateway-minted internal tokens)');
@@ -141,8 +138,7 @@ export function productionProblems(input: ProductionGuardInput): string[] {
     found.push('DATABASE_URL: a development password is not allowed in production');
   }
   for (const [name, value] of Object.entries(input.publicUrls ?? {})) {
-    if (value !== undefined && !value.startsWith('https://'))
-      found.push(`${name}: must be an https:// URL in production`);
+    if (value !== undefined && !value.startsWith('https://')) found.push(`${name}: must be an https:// URL in production`);
   }
   if (input.servesPlainHttpToClients) found.push('plain HTTP to clients is not allowed in production');
   return found;

@@ -84,11 +84,7 @@ export function createDatabase<DB>(options: {
   /** Told when reads move between the replica and the primary. */
   onReplicaState?: (state: { usable: boolean; lagMs: number | undefined; error?: string }) => void;
 }): DatabaseHandles<DB> {
-  const poolOptions = {
-    max: options.poolMax,
-    applicationName: options.applicationName,
-    onError: options.onError,
-  };
+  const poolOptions = { max: options.poolMax, applicationName: options.applicationName, onError: options.onError };
   const pool = createPool(options.url, poolOptions);
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   if (!options.readUrl || options.readUrl === options.url) {
@@ -101,9 +97,7 @@ export function createDatabase<DB>(options: {
       close: () => db.destroy(),
     };
   }
-  const replicaDb = new Kysely<DB>({
-    dialect: new PostgresDialect({ pool: createPool(options.readUrl, poolOptions) }),
-  });
+  const replicaDb = new Kysely<DB>({ dialect: new PostgresDialect({ pool: createPool(options.readUrl, poolOptions) }) });
   const policy = options.replica ?? DEFAULT_REPLICA_POLICY;
   let lagMs: number | undefined;
   let usable = false;
@@ -163,10 +157,7 @@ export class MigrationError extends Error {
 }
 
 /** Applies pending migrations in name order; refuses out-of-order ones. Returns the names applied. */
-export async function migrateToLatest<DB>(
-  db: Kysely<DB>,
-  migrations: Record<string, Migration>,
-): Promise<string[]> {
+export async function migrateToLatest<DB>(db: Kysely<DB>, migrations: Record<string, Migration>): Promise<string[]> {
   const { error, results } = await migratorFor(db, migrations).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
@@ -176,10 +167,7 @@ export async function migrateToLatest<DB>(
 }
 
 /** True when every known migration has been applied (the readiness check). */
-export async function migrationsAtHead<DB>(
-  db: Kysely<DB>,
-  migrations: Record<string, Migration>,
-): Promise<boolean> {
+export async function migrationsAtHead<DB>(db: Kysely<DB>, migrations: Record<string, Migration>): Promise<boolean> {
   const known = await migratorFor(db, migrations).getMigrations();
   return known.every((m) => m.executedAt !== undefined);
 }

@@ -44,12 +44,9 @@ export async function provisionServiceDatabase(
       await admin.query(`${verb} ROLE ${quoteIdent(role)} LOGIN PASSWORD ${quoteLiteral(password)}`);
     }
     const db = await admin.query('select 1 from pg_database where datname = $1', [database]);
-    if (!db.rowCount)
-      await admin.query(`CREATE DATABASE ${quoteIdent(database)} OWNER ${quoteIdent(ownerRole)}`);
+    if (!db.rowCount) await admin.query(`CREATE DATABASE ${quoteIdent(database)} OWNER ${quoteIdent(ownerRole)}`);
     await admin.query(`REVOKE ALL ON DATABASE ${quoteIdent(database)} FROM PUBLIC`);
-    await admin.query(
-      `GRANT CONNECT, TEMPORARY ON DATABASE ${quoteIdent(database)} TO ${quoteIdent(appRole)}`,
-    );
+    await admin.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${quoteIdent(database)} TO ${quoteIdent(appRole)}`);
   } finally {
     await admin.end();
   }
@@ -95,8 +92,7 @@ export async function dropServiceDatabase(adminUrl: string, database: string): P
   await admin.connect();
   try {
     await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`);
-    for (const role of [`${database}_app`, database])
-      await admin.query(`DROP ROLE IF EXISTS ${quoteIdent(role)}`);
+    for (const role of [`${database}_app`, database]) await admin.query(`DROP ROLE IF EXISTS ${quoteIdent(role)}`);
   } finally {
     await admin.end();
   }

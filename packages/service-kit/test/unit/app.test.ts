@@ -36,12 +36,7 @@ beforeAll(async () => {
         res.status(201).json(body);
       });
       app.get('/teapot', () => {
-        throw new HttpProblem({
-          status: 418,
-          type: ProblemType.conflict,
-          title: 'Teapot',
-          detail: 'short and stout',
-        });
+        throw new HttpProblem({ status: 418, type: ProblemType.conflict, title: 'Teapot', detail: 'short and stout' });
       });
       app.get('/boom', () => {
         throw new Error('database password is hunter2');
@@ -49,9 +44,7 @@ beforeAll(async () => {
     },
   });
   [server, base] = await serve(app);
-  [internalServer, internalBase] = await serve(
-    createInternalApp({ service: 'test-service', metrics, readiness }),
-  );
+  [internalServer, internalBase] = await serve(createInternalApp({ service: 'test-service', metrics, readiness }));
 });
 
 afterAll(async () => {
@@ -67,10 +60,7 @@ describe('service app', () => {
     const refused = await fetch(`${base}/echo`, { method: 'POST' });
     expect(refused.status).toBe(401);
     expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    const wrong = await fetch(`${base}/echo`, {
-      method: 'POST',
-      headers: { 'dapr-api-token': 'sidecar-token-124' },
-    });
+    const wrong = await fetch(`${base}/echo`, { method: 'POST', headers: { 'dapr-api-token': 'sidecar-token-124' } });
     expect(wrong.status).toBe(401);
   });
 
@@ -90,9 +80,7 @@ describe('service app', () => {
     expect(detailed.status).toBe(503);
     expect(await detailed.json()).toMatchObject({ service: 'test-service', checks: { flag: { ok: false } } });
     ready = true;
-    expect(await (await fetch(`${internalBase}/readyz`)).json()).toMatchObject({
-      checks: { flag: { ok: true } },
-    });
+    expect(await (await fetch(`${internalBase}/readyz`)).json()).toMatchObject({ checks: { flag: { ok: true } } });
   });
 
   it('answers validation errors as problem+json with field errors', async () => {

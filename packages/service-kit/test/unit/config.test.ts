@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ConfigError,
-  assertProductionSafe,
-  loadConfig,
-  productionProblems,
-  runtimeEnvSchema,
-} from '../../src/config.ts';
+import { ConfigError, assertProductionSafe, loadConfig, productionProblems, runtimeEnvSchema } from '../../src/config.ts';
 
 const base = {
   PORT: '3000',
@@ -27,11 +21,7 @@ describe('config', () => {
   });
 
   it('lets development run with the embedded database and transport', () => {
-    const env = loadConfig(runtimeEnvSchema, {
-      ...base,
-      EMBEDDED_DATABASE: 'true',
-      PLATFORM_TRANSPORT: 'embedded',
-    });
+    const env = loadConfig(runtimeEnvSchema, { ...base, EMBEDDED_DATABASE: 'true', PLATFORM_TRANSPORT: 'embedded' });
     expect(productionProblems({ env })).toEqual([]);
   });
 
@@ -77,8 +67,6 @@ describe('config', () => {
       INTERNAL_JWT_JWKS: '{"keys":[]}',
       INTERNAL_JWT_PRIVATE_JWK: '{"kid":"identity:2026"}',
     });
-    expect(productionProblems({ env, publicUrls: { PUBLIC_BASE_URL: 'https://wallet.example' } })).toEqual(
-      [],
-    );
+    expect(productionProblems({ env, publicUrls: { PUBLIC_BASE_URL: 'https://wallet.example' } })).toEqual([]);
   });
 });

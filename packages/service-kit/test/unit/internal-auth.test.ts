@@ -10,28 +10,13 @@ describe('internal tokens', async () => {
   const gateway = await generateInternalSigningKey('api-gateway');
   const ledger = await generateInternalSigningKey('wallet-ledger');
   const jwks = { keys: [gateway.publicJwk, ledger.publicJwk] };
-  const verifierForLedger = createInternalTokenVerifier({
-    audience: 'wallet-ledger',
-    jwks,
-    allowedIssuers: ['api-gateway'],
-  });
+  const verifierForLedger = createInternalTokenVerifier({ audience: 'wallet-ledger', jwks, allowedIssuers: ['api-gateway'] });
 
   it('carries the caller from the gateway to the target app', async () => {
     const signer = await createInternalTokenSigner('api-gateway', gateway.privateJwk);
-    const token = await signer.sign('wallet-ledger', {
-      sub: 'user-1',
-      sid: 's-1',
-      roles: ['user'],
-      acr: 'aal2',
-    });
+    const token = await signer.sign('wallet-ledger', { sub: 'user-1', sid: 's-1', roles: ['user'], acr: 'aal2' });
     const claims = await verifierForLedger.verify(token);
-    expect(claims).toMatchObject({
-      iss: 'api-gateway',
-      sub: 'user-1',
-      sid: 's-1',
-      roles: ['user'],
-      acr: 'aal2',
-    });
+    expect(claims).toMatchObject({ iss: 'api-gateway', sub: 'user-1', sid: 's-1', roles: ['user'], acr: 'aal2' });
     expect(claims.exp - claims.iat).toBe(60);
   });
 
@@ -43,14 +28,10 @@ describe('internal tokens', async () => {
 
   it('refuses an issuer the target does not accept, and a key used for another app', async () => {
     const ledgerSigner = await createInternalTokenSigner('wallet-ledger', ledger.privateJwk);
-    await expect(
-      verifierForLedger.verify(await ledgerSigner.sign('wallet-ledger', { sub: 'u' })),
-    ).rejects.toThrow();
+    await expect(verifierForLedger.verify(await ledgerSigner.sign('wallet-ledger', { sub: 'u' }))).rejects.toThrow();
     // The ledger's key claiming to be the gateway: kid prefix does not match the issuer.
     const forged = await createInternalTokenSigner('api-gateway', ledger.privateJwk);
-    await expect(
-      verifierForLedger.verify(await forged.sign('wallet-ledger', { sub: 'u' })),
-    ).rejects.toThrow();
+    await expect(verifierForLedger.verify(await forged.sign('wallet-ledger', { sub: 'u' }))).rejects.toThrow();
   });
 
   it('refuses expired and tampered tokens', async () => {
