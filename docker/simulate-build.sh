@@ -27,10 +27,13 @@ for svc in "${services[@]}"; do
   chmod -R a-w "$dir"
   ok=1
   for entry in main migrate; do
+    # main as the image's CMD starts it: with the telemetry preload (resolved from /app like in the image).
+    preload=(); [ "$entry" = main ] && preload=(--import @wallet/service-kit/telemetry-preload)
     out="$(cd "$dir" && timeout 60 runuser -u nobody -- env -i PATH=/usr/bin:/bin HOME=/nonexistent NODE_ENV=production \
-        APP_ENV=production HOST=127.0.0.1 PORT=0 PLATFORM_TRANSPORT=dapr \
+        APP_ENV=production HOST=127.0.0.1 PORT=0 PLATFORM_TRANSPORT=dapr OTEL_SERVICE_NAME="$svc" \
+        OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:9 \
         DATABASE_URL=postgres://nobody:x@127.0.0.1:9/none DATABASE_MIGRATION_URL=postgres://nobody:x@127.0.0.1:9/none \
-        "$NODE" "services/$svc/src/$entry.ts" 2>&1)"
+        "$NODE" "${preload[@]}" "services/$svc/src/$entry.ts" 2>&1)"
     if grep -qE 'ERR_MODULE_NOT_FOUND|Cannot find (module|package)|ERR_UNSUPPORTED|SyntaxError|EACCES|EROFS' <<<"$out"; then
       echo "FAIL $svc: $entry.ts does not load from the pruned tree:"; grep -m3 -E 'Error|Cannot' <<<"$out"; ok=0
     elif ! grep -qE 'ConfigError|invalid configuration|ECONNREFUSED|MigrationError|connect' <<<"$out"; then
@@ -39,7 +42,7 @@ for svc in "${services[@]}"; do
   done
   chmod -R u+w "$dir"
   if [ $ok = 1 ]; then
-    echo "ok   $svc: npm ci --workspace @wallet/$svc ($size node_modules, $(( $(date +%s) - t0 ))s); main.ts and migrate.ts load read-only as nobody"
+    echo "ok   $svc: npm ci --workspace @wallet/$svc ($size node_modules, $(( $(date +%s) - t0 ))s); main.ts (with the telemetry preload) and migrate.ts load read-only as nobody"
     pass=$((pass+1))
   else
     fail=$((fail+1))

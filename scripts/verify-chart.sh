@@ -5,7 +5,8 @@
 #   - for every values combination: helm lint --strict, helm template, then chartcheck:
 #       schema  every object against the Kubernetes API (strict: unknown/duplicate fields, types,
 #               names) and the Dapr CRDs of the Dapr version pinned in tools/dapr-build/go.mod
-#       policy  probes, limits, hardening, PDB, HPA, NetworkPolicy, Dapr app ids, no literal secrets...
+#       policy  probes, limits, hardening, PDB, HPA, NetworkPolicy, Dapr app ids, no literal secrets,
+#               telemetry (every service: the preload, its app id as service name, a valid sampler)...
 #       drift   Dapr Components/ACLs/Resiliency equal to components/kubernetes/<broker> and dapr/*.yaml
 #   - negative tests: a deliberately broken values file the policy must reject with the expected
 #     findings (charts/tests/policy-broken.*), and values the chart's JSON schema must refuse.
@@ -125,5 +126,6 @@ step "negative: schema refuses an unknown service" refuse /services --set servic
 step "negative: schema refuses a bootstrap admin without an e-mail" refuse /bootstrapAdmin --set bootstrapAdmin.enabled=true
 step "negative: schema refuses a literal bootstrap admin password" refuse /bootstrapAdmin/passwordSecret --set bootstrapAdmin.passwordSecret=hunter2
 step "negative: schema refuses a Dapr token key other than token" refuse /secrets/daprApiToken --set secrets.daprApiToken.key=api-token
+step "negative: schema refuses a sampler the SDK does not know" refuse /otel/sampler --set otel.sampler=sometimes
 
 finish

@@ -76,6 +76,29 @@ app.kubernetes.io/component: {{ .component | default "service" }}
   value: "production"
 {{- end -}}
 
+{{/*
+Telemetry of a service's container, the same for every service (docs/observability.md): the preload
+starts OpenTelemetry before the app's modules load (also in the image's CMD; NODE_OPTIONS keeps it when
+a Deployment overrides the command), the service name, the sampler (parent-based: a request already
+sampled upstream stays sampled; the ratio defaults to the sidecars' dapr.tracing.samplingRate), and
+the OTLP/HTTP endpoint when one is set. scripts/verify-chart.sh checks every Deployment has it.
+*/}}
+{{- define "wallet.telemetryEnv" -}}
+{{- $v := .root.Values -}}
+- name: NODE_OPTIONS
+  value: "--import=@wallet/service-kit/telemetry-preload"
+- name: OTEL_SERVICE_NAME
+  value: {{ .app | quote }}
+- name: OTEL_TRACES_SAMPLER
+  value: {{ $v.otel.sampler | quote }}
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ $v.otel.samplingRatio | default $v.dapr.tracing.samplingRate | quote }}
+{{- with $v.otel.endpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- end -}}
+
 {{/* Pod-level hardening shared by Deployments and Jobs. */}}
 {{- define "wallet.podSecurityContext" -}}
 {{- toYaml .Values.podSecurityContext -}}

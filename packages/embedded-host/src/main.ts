@@ -20,6 +20,15 @@ const refuseInUse = (error: unknown): void => {
 };
 // Before loading the five services (seconds): a second `npm start` on this folder stops at once.
 await assertDataFolderFree(dataDir).catch(refuseInUse);
+// Telemetry the way every mode starts it (the preload), before the services' modules load so that
+// http, express and pg can be instrumented. OTEL_* may come from .env too; the five services share
+// this process, hence one service name (`wallet-platform` unless set).
+for (const [name, value] of Object.entries(settings)) {
+  if (name.startsWith('OTEL_') && process.env[name] === undefined) process.env[name] = value;
+}
+process.env['OTEL_SERVICE_NAME'] ??= 'wallet-platform';
+await import('@wallet/service-kit/telemetry-preload');
+const { shutdownTelemetry } = await import('@wallet/service-kit/telemetry-shutdown');
 const { startEmbeddedPlatform } = await import('./platform.ts');
 const platform = await startEmbeddedPlatform({ env: settings, dataDir }).catch((error: unknown) => {
   refuseInUse(error);
@@ -50,12 +59,15 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`\n${signal}: stopping...\n`);
-    platform.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`error while stopping: ${String(error)}\n`);
-        process.exit(1);
-      },
-    );
+    platform
+      .stop()
+      .then(() => shutdownTelemetry())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          process.stderr.write(`error while stopping: ${String(error)}\n`);
+          process.exit(1);
+        },
+      );
   });
 }

@@ -4,6 +4,7 @@
  */
 import type { Server } from 'node:http';
 import type { Logger } from './logger.ts';
+import { shutdownTelemetry } from './telemetry-shutdown.ts';
 
 export type Closer = () => Promise<void>;
 
@@ -43,6 +44,8 @@ export function installGracefulShutdown(options: {
           options.logger.error({ err: error }, 'error while shutting down');
         }
       }
+      // Last: the spans of the drained requests and workers are still in the exporter's buffer.
+      await shutdownTelemetry();
       options.logger.info('shut down');
     })();
     return shuttingDown;

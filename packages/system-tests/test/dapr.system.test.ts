@@ -24,6 +24,8 @@ import {
 import type { DaprPlatform, PubsubKind } from '@wallet/dapr-harness';
 import { generateDaprDevSecrets } from '@wallet/embedded-host/secrets';
 import { infraEnv } from '@wallet/testing';
+import { startOtlpReceiver } from '@wallet/testing/otlp-receiver';
+import type { OtlpReceiver } from '@wallet/testing/otlp-receiver';
 import { moneyFlow } from '../src/money-flow.ts';
 import {
   burstOfSmallTransfers,
@@ -31,6 +33,7 @@ import {
   refusalsDoNotStopOthers,
   riskFrozenMidRun,
 } from '../src/resilience.ts';
+import { oneTraceAcrossThePlatform } from '../src/trace-flow.ts';
 
 const brokers: readonly PubsubKind[] = process.env['PUBSUB']
   ? [parsePubsub(process.env['PUBSUB'])]
@@ -42,6 +45,8 @@ const START_TIMEOUT_MS = 60_000;
 // seen to take up to 16 s on a loaded machine (a first-invocation stall, written down in the README).
 const FLOW_TIMEOUT_MS = 75_000;
 const STOP_TIMEOUT_MS = 30_000;
+/** Onboarding two users, a deposit, the transfer, and the spans' arrival (exported every 500 ms). */
+const TRACE_TIMEOUT_MS = 60_000;
 /** Issue 13's scenarios (src/resilience.ts): onboarding included. */
 const REFUSALS_TIMEOUT_MS = 45_000;
 const FLOOD_TIMEOUT_MS = 45_000;
@@ -62,8 +67,18 @@ for (const pubsub of brokers) {
     const aborter = new AbortController();
     let starting: Promise<DaprPlatform> | undefined;
     let platform: DaprPlatform | undefined;
+    let receiver: OtlpReceiver | undefined;
 
     beforeAll(async () => {
+      // Telemetry as the chart configures it, exported to a receiver of this run: only requests that
+      // arrive sampled are recorded (parent-based, ratio 0), so the trace scenario's is the only trace.
+      receiver = await startOtlpReceiver();
+      const telemetry = {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+        OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0',
+        OTEL_BSP_SCHEDULE_DELAY: '500',
+      };
       starting = startDaprPlatform({
         pubsub,
         generateSecrets: generateDaprDevSecrets,
@@ -73,9 +88,16 @@ for (const pubsub of brokers) {
         readyTimeoutMs: START_TIMEOUT_MS - 10_000,
         logLevel: process.env['TEST_LOG_LEVEL'] ?? 'info',
         serviceEnv: {
+          identity: telemetry,
+          'wallet-ledger': telemetry,
+          risk: telemetry,
+          notification: telemetry,
           // Rate-limit windows of this run only: the per-address classes (signup, login, anonymous) would
           // otherwise count the previous broker's run, and a developer's, from the same 127.0.0.1.
-          'api-gateway': { REDIS_KEY_PREFIX: `gw:system-test-${randomBytes(4).toString('hex')}:` },
+          'api-gateway': {
+            ...telemetry,
+            REDIS_KEY_PREFIX: `gw:system-test-${randomBytes(4).toString('hex')}:`,
+          },
         },
         signal: aborter.signal,
       });
@@ -87,6 +109,7 @@ for (const pubsub of brokers) {
       aborter.abort();
       await starting?.catch(() => undefined);
       await platform?.stop();
+      await receiver?.close();
     }, STOP_TIMEOUT_MS);
 
     it(
@@ -115,6 +138,18 @@ for (const pubsub of brokers) {
       return Promise.race([scenario(running), died]);
     };
     const log = (line: string): void => console.info(`[${pubsub}] ${line}`);
+
+    it(
+      'one trace id from the gateway through wallet-ledger and risk, the outbox relay and the broker to notification',
+      () =>
+        watched(async (running) => {
+          const report = await oneTraceAcrossThePlatform(running.gatewayUrl, running.certificate, receiver!);
+          log(
+            `trace ${report.traceId}: spans ${JSON.stringify(report.perService)}; ${report.hops.join('; ')}`,
+          );
+        }),
+      TRACE_TIMEOUT_MS,
+    );
 
     it(
       "one user's 20 refused transfers (422, 403, 404) leave another user's transfer 201 at once",

@@ -6,19 +6,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { closeServer, installGracefulShutdown, loadConfig, startService } from '@wallet/service-kit';
-import { startTelemetry } from '@wallet/service-kit/telemetry';
 import { configSchema } from './config.ts';
 import { createHttpsRedirectServer } from './http/redirect.ts';
 import { service } from './service.ts';
 
 const config = loadConfig(configSchema);
-const stopTelemetry = startTelemetry(service.appId, config.OTEL_EXPORTER_OTLP_ENDPOINT);
 const tls =
   config.GATEWAY_TLS_CERT_FILE && config.GATEWAY_TLS_KEY_FILE
     ? { cert: readFileSync(config.GATEWAY_TLS_CERT_FILE), key: readFileSync(config.GATEWAY_TLS_KEY_FILE) }
     : undefined;
 const running = await startService(service, tls ? { tls } : {});
-const closers: (() => Promise<void>)[] = [() => running.stop(), async () => stopTelemetry()];
+// Telemetry is started by the preload and flushed by the graceful shutdown, as in every service.
+const closers: (() => Promise<void>)[] = [() => running.stop()];
 if (tls && config.GATEWAY_HTTP_REDIRECT_PORT > 0) {
   const redirect = createHttpsRedirectServer(config.PUBLIC_BASE_URL ?? running.url);
   await new Promise<void>((resolve, reject) => {

@@ -20,6 +20,7 @@ import { assertPublishable, DEFAULT_PUBSUB_NAME } from '../internal/envelope.ts'
 import { createInvokePolicy, type InvokePolicyOptions } from '../resilience/invoke-policy.ts';
 import type { PlatformLogger } from '../logger.ts';
 import { EtagMismatchError, InvocationError } from '../port.ts';
+import { activeTraceparent, traceInvoke } from '../tracing.ts';
 import type {
   EventHandler,
   InvokeRequest,
@@ -309,8 +310,11 @@ export function createDaprPlatform(options: DaprPlatformOptions): DaprPlatform {
         'cloudevent.type': event.type,
         'cloudevent.source': event.source,
       };
-      if (publishOptions.traceparent !== undefined)
-        metadata['cloudevent.traceparent'] = publishOptions.traceparent;
+      // daprd puts its own publish span's context into the envelope unless told otherwise: name ours
+      // (the outbox relay's producer span, or the caller's active span), which exists even when
+      // daprd's own tracing does not sample.
+      const traceparent = publishOptions.traceparent ?? activeTraceparent();
+      if (traceparent !== undefined) metadata['cloudevent.traceparent'] = traceparent;
       if (publishOptions.partitionKey !== undefined) metadata['partitionKey'] = publishOptions.partitionKey;
       const result = await withTimeout(
         client.pubsub.publish(pubsubName, topic, event.data as object, {
@@ -341,7 +345,9 @@ export function createDaprPlatform(options: DaprPlatformOptions): DaprPlatform {
     async invoke(request: InvokeRequest): Promise<InvokeResponse> {
       ensureOpen();
       assertInvokePath(request);
-      return invokePolicy.invoke(request, invokeThroughSidecar);
+      return invokePolicy.invoke(request, (call, callTimeoutMs) =>
+        traceInvoke(appId, call, () => invokeThroughSidecar(call, callTimeoutMs)),
+      );
     },
 
     async ready(): Promise<boolean> {

@@ -14,6 +14,7 @@ import { cloudEventSchema, ProblemType } from '@wallet/contracts';
 import type { CloudEvent } from '@wallet/contracts';
 import { describeError } from '../logger.ts';
 import type { SubscriptionStatus } from '../port.ts';
+import { traceConsume } from '../tracing.ts';
 import { daprPlatformInternals } from './platform.ts';
 import type { DaprPlatform } from './platform.ts';
 
@@ -119,23 +120,31 @@ export function daprSubscriptionRouter(
     }
     const event = parsed.data as CloudEvent<unknown>;
     const where = { topic: subscription.topic, eventId: event.id, type: event.type };
-    let status: SubscriptionStatus;
-    try {
-      const result: unknown = await subscription.handler(event);
-      if (typeof result === 'string' && STATUSES.has(result)) {
-        status = result as SubscriptionStatus;
-      } else {
-        logger.error(
-          { ...where, answer: String(result) },
-          'handler answered no valid status; answering RETRY',
-        );
-        status = 'RETRY';
-      }
-    } catch (error) {
-      // Never acknowledge a failure: the message comes back (and reaches the dead-letter topic in the end).
-      logger.warn({ ...where, err: describeError(error) }, 'handler threw; answering RETRY');
-      status = 'RETRY';
-    }
+    const status = await traceConsume(
+      event,
+      { topic: subscription.topic, consumer: platform.appId },
+      async (span): Promise<SubscriptionStatus> => {
+        let outcome: SubscriptionStatus;
+        try {
+          const result: unknown = await subscription.handler(event);
+          if (typeof result === 'string' && STATUSES.has(result)) {
+            outcome = result as SubscriptionStatus;
+          } else {
+            logger.error(
+              { ...where, answer: String(result) },
+              'handler answered no valid status; answering RETRY',
+            );
+            outcome = 'RETRY';
+          }
+        } catch (error) {
+          // Never acknowledge a failure: the message comes back (and reaches the dead-letter topic in the end).
+          logger.warn({ ...where, err: describeError(error) }, 'handler threw; answering RETRY');
+          outcome = 'RETRY';
+        }
+        span.setAttribute('wallet.delivery.status', outcome);
+        return outcome;
+      },
+    );
     if (status !== 'SUCCESS') logger.debug({ ...where, status }, 'delivery not acknowledged');
     answer(res, status);
   });

@@ -12,6 +12,7 @@ import { DEFAULT_PUBSUB_NAME } from '../internal/envelope.ts';
 import { describeError, silentLogger } from '../logger.ts';
 import type { PlatformLogger } from '../logger.ts';
 import type { EventHandler, SubscriptionStatus } from '../port.ts';
+import { traceConsume } from '../tracing.ts';
 
 export interface EmbeddedBusOptions {
   logger?: PlatformLogger;
@@ -188,21 +189,29 @@ export class EmbeddedBusCore {
     }
     const member = group.members[group.next % group.members.length]!;
     group.next += 1;
-    let status: SubscriptionStatus;
     let failure: unknown;
-    try {
-      const answer: unknown = await member.handler(structuredClone(envelope));
-      if (typeof answer === 'string' && STATUSES.has(answer)) {
-        status = answer as SubscriptionStatus;
-      } else {
-        status = 'RETRY';
-        failure = new Error(`handler answered ${JSON.stringify(answer)}, not SUCCESS/RETRY/DROP`);
-      }
-    } catch (error) {
-      // A throwing handler never loses the message: it is redelivered like RETRY.
-      status = 'RETRY';
-      failure = error;
-    }
+    const status = await traceConsume(
+      envelope,
+      { topic: group.topic, consumer: group.appId },
+      async (span): Promise<SubscriptionStatus> => {
+        let outcome: SubscriptionStatus;
+        try {
+          const answer: unknown = await member.handler(structuredClone(envelope));
+          if (typeof answer === 'string' && STATUSES.has(answer)) {
+            outcome = answer as SubscriptionStatus;
+          } else {
+            outcome = 'RETRY';
+            failure = new Error(`handler answered ${JSON.stringify(answer)}, not SUCCESS/RETRY/DROP`);
+          }
+        } catch (error) {
+          // A throwing handler never loses the message: it is redelivered like RETRY.
+          outcome = 'RETRY';
+          failure = error;
+        }
+        span.setAttribute('wallet.delivery.status', outcome);
+        return outcome;
+      },
+    );
     if (this.#closed) return;
     const where = { topic: group.topic, consumer: group.appId, eventId: envelope.id, attempt };
     if (status === 'SUCCESS') return;

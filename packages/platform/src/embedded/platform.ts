@@ -25,6 +25,7 @@ import type {
   StateStore,
   SubscribeOptions,
 } from '../port.ts';
+import { activeTraceparent, traceInvoke } from '../tracing.ts';
 import { busCore } from './bus.ts';
 import type { EmbeddedBus, EmbeddedRetryPolicy } from './bus.ts';
 
@@ -139,7 +140,16 @@ export function createEmbeddedPlatform(options: EmbeddedPlatformOptions): Platfo
       try {
         ensureOpen();
         assertPublishable(topic, event);
-        core.publish(topic, buildCloudEvent(topic, event, publishOptions, core.pubsubName));
+        const traceparent = publishOptions.traceparent ?? activeTraceparent();
+        core.publish(
+          topic,
+          buildCloudEvent(
+            topic,
+            event,
+            { ...publishOptions, ...(traceparent ? { traceparent } : {}) },
+            core.pubsubName,
+          ),
+        );
         return Promise.resolve();
       } catch (error) {
         return Promise.reject(error instanceof Error ? error : new Error(String(error)));
@@ -162,31 +172,33 @@ export function createEmbeddedPlatform(options: EmbeddedPlatformOptions): Platfo
     async invoke(request: InvokeRequest): Promise<InvokeResponse> {
       ensureOpen();
       assertInvokePath(request);
-      return invokePolicy.invoke(request, async (call, timeoutMs) => {
-        const baseUrl = core.resolveApp(call.appId);
-        if (baseUrl === undefined) {
-          throw new InvocationError(
-            `invoke ${call.appId}: no such app on the embedded bus`,
-            call.appId,
-            'unreachable',
-          );
-        }
-        const { headers, body } = encodeInvokeRequest(call, ['dapr-api-token', 'dapr-caller-app-id']);
-        // daprd tells the callee who called; keep the embedded mode honest about it too.
-        headers.set('dapr-caller-app-id', appId);
-        try {
-          const response = await fetch(`${baseUrl}${call.path}`, {
-            method: call.method,
-            headers,
-            ...(body === undefined ? {} : { body }),
-            redirect: 'manual',
-            signal: AbortSignal.timeout(timeoutMs),
-          });
-          return await readInvokeResponse(response);
-        } catch (error) {
-          throw toInvocationError(error, call.appId, timeoutMs);
-        }
-      });
+      return invokePolicy.invoke(request, (call, timeoutMs) =>
+        traceInvoke(appId, call, async () => {
+          const baseUrl = core.resolveApp(call.appId);
+          if (baseUrl === undefined) {
+            throw new InvocationError(
+              `invoke ${call.appId}: no such app on the embedded bus`,
+              call.appId,
+              'unreachable',
+            );
+          }
+          const { headers, body } = encodeInvokeRequest(call, ['dapr-api-token', 'dapr-caller-app-id']);
+          // daprd tells the callee who called; keep the embedded mode honest about it too.
+          headers.set('dapr-caller-app-id', appId);
+          try {
+            const response = await fetch(`${baseUrl}${call.path}`, {
+              method: call.method,
+              headers,
+              ...(body === undefined ? {} : { body }),
+              redirect: 'manual',
+              signal: AbortSignal.timeout(timeoutMs),
+            });
+            return await readInvokeResponse(response);
+          } catch (error) {
+            throw toInvocationError(error, call.appId, timeoutMs);
+          }
+        }),
+      );
     },
 
     ready(): Promise<boolean> {

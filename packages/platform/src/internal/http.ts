@@ -3,6 +3,7 @@
  * travel, and how an answer is turned into an `InvokeResponse` without losing anything the callee said.
  */
 import { InvocationError } from '../port.ts';
+import { injectTraceHeaders } from '../tracing.ts';
 import type { InvokeRequest, InvokeResponse } from '../port.ts';
 
 /** Connection-level headers (RFC 9110 §7.6.1) plus ones fetch computes itself; never forwarded. */
@@ -59,6 +60,8 @@ export function encodeInvokeRequest(
     if (HOP_BY_HOP.has(lower) || dropped.has(lower)) continue;
     headers.set(lower, value);
   }
+  // The callee continues the caller's trace (the invoke span active around this call).
+  injectTraceHeaders(headers);
   if (request.body === undefined) return { headers, body: undefined };
   if (request.method === 'GET') {
     throw new TypeError(`invoke ${request.appId} ${request.path}: a GET request cannot carry a body`);

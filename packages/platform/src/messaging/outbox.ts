@@ -4,6 +4,7 @@ import { Events } from '@wallet/contracts';
 import type { EventData, EventInput, EventName } from '@wallet/contracts';
 import type { Transaction } from 'kysely';
 import type { z } from 'zod';
+import { activeTraceparent } from '../tracing.ts';
 import { messagingTrx } from './schema.ts';
 import type { MessagingTables } from './schema.ts';
 
@@ -13,8 +14,11 @@ export interface EnqueueEventInput<N extends EventName> {
   data: EventInput<N>;
   /** Ordering key (Kafka message key): the aggregate id, e.g. the wallet id. */
   partitionKey?: string;
-  /** W3C trace context of the request that caused the event. */
-  traceparent?: string;
+  /**
+   * W3C trace context to store when no span is active. With telemetry running, the active span (the
+   * request's, which wrote the domain change) is stored instead, so the relay publishes in its trace.
+   */
+  traceparent?: string | undefined;
 }
 
 /** `data` does not satisfy the event's schema: a programming error, so the caller's transaction must fail. */
@@ -68,7 +72,7 @@ export async function enqueueEvent<DB extends MessagingTables, N extends EventNa
       source: definition.source,
       payload: JSON.stringify(data),
       partition_key: input.partitionKey ?? null,
-      traceparent: input.traceparent ?? null,
+      traceparent: activeTraceparent() ?? input.traceparent ?? null,
     })
     .execute();
   return id;

@@ -21,6 +21,7 @@ import { backoffWithFullJitter } from '../internal/backoff.ts';
 import { describeError } from '../logger.ts';
 import type { PlatformLogger } from '../logger.ts';
 import type { Platform } from '../port.ts';
+import { traceOutboxPublish } from '../tracing.ts';
 import { storeDeadLetter } from './dead-letters.ts';
 import { outboxMetrics } from './metrics.ts';
 import type { OutboxMetrics } from './metrics.ts';
@@ -155,14 +156,17 @@ export function createOutboxRelay<DB extends MessagingTables>(options: OutboxRel
       const publishedIds: string[] = [];
       for (const [index, row] of rows.entries()) {
         try {
-          await platform.publish(
-            row.topic,
-            { type: row.event_type, source: row.source, data: row.payload },
-            {
-              id: row.id,
-              ...(row.partition_key === null ? {} : { partitionKey: row.partition_key }),
-              ...(row.traceparent === null ? {} : { traceparent: row.traceparent }),
-            },
+          // Published later and from no request: the row's stored trace context is restored here.
+          await traceOutboxPublish({ ...row, app }, (traceparent) =>
+            platform.publish(
+              row.topic,
+              { type: row.event_type, source: row.source, data: row.payload },
+              {
+                id: row.id,
+                ...(row.partition_key === null ? {} : { partitionKey: row.partition_key }),
+                ...(traceparent === undefined ? {} : { traceparent }),
+              },
+            ),
           );
           publishedIds.push(row.id);
         } catch (error) {

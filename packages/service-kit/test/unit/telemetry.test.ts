@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { startOtlpReceiver } from '@wallet/testing/otlp-receiver';
 import { createLogger } from '../../src/logger.ts';
 
 const preload = fileURLToPath(new URL('../../src/telemetry-preload.ts', import.meta.url));
@@ -36,6 +37,42 @@ describe('telemetry', () => {
     } finally {
       child.kill('SIGTERM');
       await once(child, 'exit');
+    }
+  }, 20_000);
+
+  it('exports its spans over OTLP/HTTP and flushes them at graceful shutdown, not on a timer', async () => {
+    const receiver = await startOtlpReceiver();
+    const child = spawn(process.execPath, ['--import', preload, fixture], {
+      env: {
+        ...process.env,
+        OTEL_SERVICE_NAME: 'traced-server',
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+        // Far beyond the test: only the shutdown flush can deliver the span.
+        OTEL_BSP_SCHEDULE_DELAY: '600000',
+        LOG_LEVEL: 'silent',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const lines = createInterface({ input: child.stdout });
+      const first = await lines[Symbol.asyncIterator]().next();
+      const { port } = JSON.parse(String(first.value)) as { port: number };
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      await fetch(`http://127.0.0.1:${port}/pay`, {
+        headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+      });
+      expect(receiver.trace(traceId)).toEqual([]);
+      child.kill('SIGTERM');
+      const [code] = (await once(child, 'exit')) as [number | null];
+      expect(code).toBe(0);
+      const spans = receiver.trace(traceId);
+      expect(spans.map((s) => [s.service, s.kind, s.parentSpanId])).toEqual([
+        ['traced-server', 2, '00f067aa0ba902b7'],
+      ]);
+      expect(receiver.refusals()).toEqual([]);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await receiver.close();
     }
   }, 20_000);
 

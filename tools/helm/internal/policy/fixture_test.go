@@ -40,6 +40,11 @@ spec:
             - {name: DATABASE_READ_URL, value: "postgres://svc_risk:$(DATABASE_PASSWORD)@replica:6432/wallet_risk"}
             - {name: APP_API_TOKEN, valueFrom: {secretKeyRef: {name: app-api, key: token}}}
             - {name: LOG_LEVEL, value: info}
+            - {name: NODE_OPTIONS, value: "--import=@wallet/service-kit/telemetry-preload"}
+            - {name: OTEL_SERVICE_NAME, value: risk}
+            - {name: OTEL_TRACES_SAMPLER, value: parentbased_traceidratio}
+            - {name: OTEL_TRACES_SAMPLER_ARG, value: "0.1"}
+            - {name: OTEL_EXPORTER_OTLP_ENDPOINT, value: "http://otel-collector.observability.svc:4318"}
           startupProbe: {httpGet: {path: /healthz, port: internal}}
           livenessProbe: {httpGet: {path: /healthz, port: internal}}
           readinessProbe: {httpGet: {path: /readyz, port: internal}}

@@ -6,9 +6,11 @@ package policy
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"wallet-platform/tools/helm/internal/manifest"
@@ -43,7 +45,7 @@ func (f Finding) String() string {
 var Rules = []string{
 	"probes", "resources", "security-context", "replicas-and-rollout", "topology-spread",
 	"pdb", "hpa", "network-policy", "dapr-annotations", "dapr-app-id", "dapr-config",
-	"dapr-scopes", "no-literal-secret", "database-urls", "migration-job", "image-ref", "ingress",
+	"dapr-scopes", "no-literal-secret", "database-urls", "migration-job", "image-ref", "ingress", "telemetry",
 }
 
 // Knowing the annotations the sidecar injector reads catches typos that would silently be ignored.
@@ -292,6 +294,7 @@ func (r *release) checkDeployment(d *typed[appsv1.Deployment]) {
 
 	r.checkDaprPod(d)
 	r.checkDatabaseEnv(o, base, pod)
+	r.checkTelemetry(d)
 
 	// Migrations: a pre-install/pre-upgrade hook Job runs this image's migrate step.
 	app := spec.Template.Labels["app.kubernetes.io/name"]
@@ -515,6 +518,50 @@ func (r *release) checkDatabaseEnv(o *manifest.Object, base string, pod *corev1.
 		}
 		if hasDB && hasRead && db.Value != "" && db.Value == read.Value {
 			r.fail("database-urls", o, fp+"[DATABASE_READ_URL]", "same as DATABASE_URL: point it at the read replicas")
+		}
+	}
+}
+
+// The preload that starts OpenTelemetry before the app's modules load (packages/service-kit).
+const telemetryPreload = "@wallet/service-kit/telemetry-preload"
+
+var knownSamplers = map[string]bool{"always_on": true, "always_off": true, "traceidratio": true,
+	"parentbased_always_on": true, "parentbased_always_off": true, "parentbased_traceidratio": true}
+
+// checkTelemetry: every service starts OpenTelemetry the same way (docs/observability.md): the preload
+// in NODE_OPTIONS (an overridden command cannot lose it), its app id as the service name, a valid
+// sampler, and an OTLP/HTTP endpoint URL when one is set. Values are the effective ones (the last of
+// duplicated names, as the kubelet applies them).
+func (r *release) checkTelemetry(d *typed[appsv1.Deployment]) {
+	o := d.obj
+	env := envByName(&d.v.Spec.Template.Spec, "app")
+	fp := "spec.template.spec.containers[app].env"
+	preloaded := false
+	for _, f := range strings.Fields(env["NODE_OPTIONS"].Value) {
+		if f == "--import="+telemetryPreload {
+			preloaded = true
+		}
+	}
+	if !preloaded {
+		r.fail("telemetry", o, fp+"[NODE_OPTIONS]", "must contain --import=%s: telemetry starts before the app's modules load", telemetryPreload)
+	}
+	if id := d.v.Spec.Template.Annotations["dapr.io/app-id"]; env["OTEL_SERVICE_NAME"].Value != id {
+		r.fail("telemetry", o, fp+"[OTEL_SERVICE_NAME]", "%q, not the app id %q: traces name services by app id", env["OTEL_SERVICE_NAME"].Value, id)
+	}
+	sampler := env["OTEL_TRACES_SAMPLER"].Value
+	if !knownSamplers[sampler] {
+		r.fail("telemetry", o, fp+"[OTEL_TRACES_SAMPLER]", "%q is not a sampler the SDK knows", sampler)
+	}
+	if strings.HasSuffix(sampler, "traceidratio") {
+		ratio, err := strconv.ParseFloat(env["OTEL_TRACES_SAMPLER_ARG"].Value, 64)
+		if err != nil || ratio < 0 || ratio > 1 {
+			r.fail("telemetry", o, fp+"[OTEL_TRACES_SAMPLER_ARG]", "%q: a ratio sampler needs a number from 0 to 1", env["OTEL_TRACES_SAMPLER_ARG"].Value)
+		}
+	}
+	if e, ok := env["OTEL_EXPORTER_OTLP_ENDPOINT"]; ok {
+		u, err := url.Parse(e.Value)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			r.fail("telemetry", o, fp+"[OTEL_EXPORTER_OTLP_ENDPOINT]", "%q is not an http(s) URL of an OTLP/HTTP collector", e.Value)
 		}
 	}
 }
