@@ -17,12 +17,13 @@ import { ANONYMOUS } from '../auth/principal.ts';
 export const webLoginSchema = z.union([
   z
     .object({
-      email: z.string().min(3).max(320),
+      // The limits identity applies (its login schema), so the gateway never passes on what identity refuses.
+      email: z.email().max(254),
       password: z.string().min(1).max(1024),
-      deviceName: z.string().max(100).optional(),
+      deviceName: z.string().min(1).max(100).optional(),
     })
     .strict(),
-  z.object({ mfaToken: z.string().min(1).max(4096), code: z.string().min(1).max(64) }).strict(),
+  z.object({ mfaToken: z.string().min(1).max(256), code: z.string().min(6).max(32) }).strict(),
 ]);
 
 export const webLoginAnswerSchema = z.object({
@@ -47,7 +48,7 @@ export const DEAD_LETTER_SERVICES = [
 ] as const;
 type DeadLetterService = (typeof DEAD_LETTER_SERVICES)[number];
 
-const deadLetterQuerySchema = z.object({
+export const deadLetterQuerySchema = z.object({
   service: z.enum(DEAD_LETTER_SERVICES).optional(),
   topic: z.string().min(1).max(200).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
