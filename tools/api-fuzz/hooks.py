@@ -126,6 +126,8 @@ class Principal:
         self.wallet_id: str | None = None
         self.signed_at = 0.0
         self.sign_ins = 0
+        self.sign_in_seconds = 0.0
+        self.ended_by: dict[str, int] = {}
         self._lock = threading.RLock()
 
     # -- one-time codes -----------------------------------------------------------------------
@@ -203,6 +205,7 @@ class Principal:
                                          headers={"Webhook-Signature": _sign_webhook(raw)}), 200, 201)
 
     def _sign_in(self) -> None:
+        started = time.monotonic()
         first = not self.created
         if first:
             self._create()
@@ -219,6 +222,7 @@ class Principal:
             self._default_wallet()  # the payee of the user's chained transfers
         self.signed_at = time.monotonic()
         self.sign_ins += 1
+        self.sign_in_seconds += self.signed_at - started
 
     # -- use ----------------------------------------------------------------------------------
     def current_token(self) -> str:
@@ -228,17 +232,19 @@ class Principal:
             assert self.token is not None
             return self.token
 
-    def session_ended(self, token: str) -> None:
+    def session_ended(self, token: str, by: str) -> None:
         """The session behind `token` is gone: the next call signs in again."""
         with self._lock:
             if self.token == token:
                 self.token = None
+                self.ended_by[by] = self.ended_by.get(by, 0) + 1
 
-    def totp_removed(self, token: str) -> None:
+    def totp_removed(self, token: str, by: str) -> None:
         with self._lock:
             if self.token == token:
                 self.totp = None
                 self.token = None
+                self.ended_by[by] = self.ended_by.get(by, 0) + 1
 
 
 PRINCIPALS = {
@@ -319,19 +325,21 @@ def after_call(ctx, case, response):
         return
     method, path = case.method.upper(), case.operation.path
     status = response.status_code
+    by = f"{status} {method} {path}"
     if status == 401:
-        owner.session_ended(token)
+        owner.session_ended(token, by)
     elif 200 <= status < 300 and (method, path) in SESSION_ENDING:
-        owner.session_ended(token)
+        owner.session_ended(token, by)
     elif 200 <= status < 300 and (method, path) == ("DELETE", "/v1/me/mfa/totp"):
-        owner.totp_removed(token)
+        owner.totp_removed(token, by)
 
 
 def _write_sign_in_counts() -> None:
     target = os.environ.get("FUZZ_SIGN_IN_FILE")
     if target:
         with open(target, "w", encoding="utf8") as out:
-            json.dump({p.name: p.sign_ins for p in PRINCIPALS.values()}, out)
+            json.dump({p.name: {"sign_ins": p.sign_ins, "seconds": round(p.sign_in_seconds, 1),
+                                "ended_by": p.ended_by} for p in PRINCIPALS.values()}, out)
 
 
 # Sign every principal in before the first generated case, so a broken set-up stops the run at once

@@ -57,7 +57,11 @@ export const deadLetterQuerySchema = z.object({
 export const replayBodySchema = z.union([
   z
     .object({
-      ids: z.array(z.string().min(1).max(40)).min(1).max(1000),
+      // What every service's dead-letter store takes (service-kit's replay schema): a decimal row id.
+      ids: z
+        .array(z.string().regex(/^[1-9][0-9]{0,18}$/, 'dead-letter ids are decimal integers'))
+        .min(1)
+        .max(1000),
       // Dead-letter ids are per service: ids without their service would replay unrelated messages elsewhere.
       service: z.enum(DEAD_LETTER_SERVICES),
     })

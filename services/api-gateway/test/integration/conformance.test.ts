@@ -17,7 +17,13 @@ interface RawAnswer {
 }
 
 /** fetch refuses TRACE; a fuzzer (and an attacker) does not. */
-function rawCall(baseUrl: string, method: string, path: string, accessToken?: string): Promise<RawAnswer> {
+function rawCall(
+  baseUrl: string,
+  method: string,
+  path: string,
+  accessToken?: string,
+  body?: string,
+): Promise<RawAnswer> {
   const url = new URL(baseUrl);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
@@ -26,7 +32,10 @@ function rawCall(baseUrl: string, method: string, path: string, accessToken?: st
         port: url.port,
         path,
         method,
-        headers: accessToken ? { authorization: `Bearer ${accessToken}` } : {},
+        headers: {
+          ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}),
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -42,7 +51,7 @@ function rawCall(baseUrl: string, method: string, path: string, accessToken?: st
       },
     );
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
@@ -74,6 +83,26 @@ describe.skipIf(!adminUrl)('api-gateway conformance (found by schemathesis)', ()
     expect(res.status).toBe(404);
     expect(res.headers['allow']).toBeUndefined();
     expect(res.body.type).toBe(ProblemType.notFound);
+  });
+
+  it('answers a method the path does not serve with 405, even when it carries a body', async () => {
+    // Before: `GET` with a JSON body on a POST-only route met the WAF's body rule first (400).
+    const res = await rawCall(gw.url, 'GET', '/v1/transfers', await token('user-c3'), '{"a":1}');
+    expect(res.status).toBe(405);
+    expect(res.headers['allow']).toBe('POST');
+    const options = await rawCall(gw.url, 'OPTIONS', '/v1/me', await token('user-c3'));
+    expect(options.status).toBe(405);
+    expect(options.headers['allow']).toBe('GET');
+  });
+
+  it('refuses a dead-letter id that no store could hold with 400, not 503', async () => {
+    const admin = await token('admin-c2', ['user', 'admin'], 'aal2');
+    const res = await gw.call('POST', '/v1/admin/dead-letters/replay', {
+      token: admin,
+      body: { ids: ['\u00f2K)'], service: 'api-gateway' },
+    });
+    expect(res.status).toBe(400);
+    expect((res.body as { type: string }).type).toBe(ProblemType.validation);
   });
 
   it('refuses a query that violates the document: limit given twice, cursor over its length', async () => {

@@ -102,7 +102,9 @@ describe('merged OpenAPI document', () => {
     const letters = Object.fromEntries(
       gateway['/v1/admin/dead-letters']!['get']!.parameters!.map((p) => [p.name, p.schema]),
     );
-    expect(letters['service']).toMatchObject({ enum: expect.arrayContaining(['identity', 'api-gateway']) });
+    const services = (letters['service'] as { enum?: string[] }).enum ?? [];
+    expect(services).toContain('identity');
+    expect(services).toContain('api-gateway');
     expect(letters['topic']).toMatchObject({ minLength: 1, maxLength: 200 });
   });
 

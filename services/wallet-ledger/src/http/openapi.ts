@@ -408,7 +408,7 @@ export function buildOpenApiDocument(): JsonObject {
           name: 'Idempotency-Key',
           in: 'header',
           required: true,
-          schema: { type: 'string', minLength: 1, maxLength: 255 },
+          schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\x21-\x7e]+$' },
         },
       },
       schemas: {

@@ -121,10 +121,31 @@ export function wafBeforeBody(config: Config): RequestHandler {
         if ('block' in normalised) return normalised.block;
         normalisedPaths.set(req, normalised.path);
         return undefined;
-      })() ??
-      checkContentType(req.method, req.get('content-type'), hasBody(req));
+      })();
     if (block) {
       blockRequest(req, res, block);
+      return;
+    }
+    // A method the path does not serve is a 405 with `Allow`, whatever the request carries: the
+    // body rules below (no body on GET, JSON only) would otherwise answer 400 or 415 first.
+    const lookup = lookupRoute(req.method, normalisedPathOf(req));
+    if (lookup.kind === 'method-not-allowed') {
+      sendProblem(
+        res,
+        new HttpProblem({
+          status: 405,
+          type: ProblemType.methodNotAllowed,
+          title: 'Method not allowed',
+          detail: `${req.method} is not allowed on ${normalisedPathOf(req)}.`,
+          headers: { Allow: lookup.allowed.join(', ') },
+        }),
+        req.originalUrl.split('?', 1)[0],
+      );
+      return;
+    }
+    const bodyBlock = checkContentType(req.method, req.get('content-type'), hasBody(req));
+    if (bodyBlock) {
+      blockRequest(req, res, bodyBlock);
       return;
     }
     const declared = Number(req.headers['content-length'] ?? '0');
