@@ -146,7 +146,8 @@ class Principal:
     def _create(self) -> None:
         if self.admin:
             result = subprocess.run(
-                ["npm", "run", "--silent", "identity", "--", "create-admin", "--email", self.email,
+                # `npm run identity -- create-admin`, without npm's start-up.
+                ["node", "services/identity/src/cli.ts", "create-admin", "--email", self.email,
                  "--password-stdin"],
                 input=self.password, text=True, capture_output=True, cwd=REPO_ROOT,
                 env={**os.environ, "WALLET_DATA_DIR": DATA_DIR}, timeout=120,
@@ -315,6 +316,26 @@ def before_call(ctx, case, kwargs):
         case.body = {**body, "toWalletId": payee.wallet_id}
 
 
+# The WAF's injection rules (services/api-gateway/src/domain/waf.ts) refuse strings that look like an
+# attack (`x'--`, `<script`, `; rm -rf`) in any field, which no JSON Schema of that field can express.
+# Such a 400 to schema-valid data is the WAF's documented trade-off, not a conformance failure; every
+# other rejection of schema-valid data still fails the run.
+WAF_INJECTION_RULES = ("sqli-", "xss-", "cmdi-", "inj-", "trav-")
+
+
+@schemathesis.hook
+def filter_failure(ctx, failure, case, response):
+    if getattr(failure, "code", None) != "ST202" or response.status_code != 400:
+        return True
+    try:
+        problem = json.loads(response.content or b"{}")
+    except ValueError:
+        return True
+    rule = problem.get("rule", "") if isinstance(problem, dict) else ""
+    blocked = isinstance(problem, dict) and problem.get("type", "").endswith("/request-blocked")
+    return not (blocked and isinstance(rule, str) and rule.startswith(WAF_INJECTION_RULES))
+
+
 @schemathesis.hook
 def after_call(ctx, case, response):
     token = _bearer_of(case)
@@ -326,7 +347,9 @@ def after_call(ctx, case, response):
     method, path = case.method.upper(), case.operation.path
     status = response.status_code
     by = f"{status} {method} {path}"
-    if status == 401:
+    # A 401 means the bearer was refused only on routes that need one: on the anonymous routes
+    # (login, refresh, browser login) it is the credentials in the body that were wrong.
+    if status == 401 and case.operation.definition.raw.get("x-access") != "anonymous":
         owner.session_ended(token, by)
     elif 200 <= status < 300 and (method, path) in SESSION_ENDING:
         owner.session_ended(token, by)

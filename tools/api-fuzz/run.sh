@@ -5,7 +5,7 @@
 # again whenever a fuzzed call ends their session) and the settings of schemathesis.toml. Fails on
 # any failure or error schemathesis reports (a 5xx, a conformance failure, a hook that cannot sign in).
 #
-#   bash tools/api-fuzz/run.sh                # FUZZ_MAX_EXAMPLES=12 cases per operation and phase, seed 1
+#   bash tools/api-fuzz/run.sh                # FUZZ_MAX_EXAMPLES=5 cases per operation in the fuzzing phase, seed 1
 #   FUZZ_MAX_EXAMPLES=100 FUZZ_SEED=7 bash tools/api-fuzz/run.sh
 #
 # Installs schemathesis (requirements.txt, pinned) into a venv cached under ~/.cache/wallet-platform.
@@ -17,7 +17,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HERE="$ROOT/tools/api-fuzz"
 CACHE="${WALLET_CACHE:-$HOME/.cache/wallet-platform}"
 OUT="$ROOT/.data/api-fuzz"
-MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-12}"
+MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-5}"
 SEED="${FUZZ_SEED:-1}"
 export PATH="$ROOT/node_modules/.bin:$PATH"
 

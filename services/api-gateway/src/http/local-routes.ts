@@ -18,7 +18,7 @@ export const webLoginSchema = z.union([
   z
     .object({
       // The limits identity applies (its login schema), so the gateway never passes on what identity refuses.
-      email: z.email().max(254),
+      email: z.string().max(254).regex(z.regexes.email, 'must be an e-mail address'),
       password: z.string().min(1).max(1024),
       deviceName: z.string().min(1).max(100).optional(),
     })
@@ -61,7 +61,8 @@ export const replayBodySchema = z.union([
       ids: z
         .array(z.string().regex(/^[1-9][0-9]{0,18}$/, 'dead-letter ids are decimal integers'))
         .min(1)
-        .max(1000),
+        // The WAF refuses longer JSON arrays (WAF_MAX_ARRAY_LENGTH, 500), so the document says 500.
+        .max(500),
       // Dead-letter ids are per service: ids without their service would replay unrelated messages elsewhere.
       service: z.enum(DEAD_LETTER_SERVICES),
     })

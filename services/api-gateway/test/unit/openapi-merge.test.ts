@@ -5,8 +5,11 @@
  * the gateway's query parameters carry the constraints its validators enforce.
  */
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { currencySchema } from '@wallet/contracts';
 import { gatewayOpenApi, mergeOpenApi } from '../../src/http/openapi.ts';
-import { webLoginSchema } from '../../src/http/local-routes.ts';
+import { replayBodySchema, webLoginSchema } from '../../src/http/local-routes.ts';
+import { configSchema } from '../../src/config.ts';
 
 type JsonObject = Record<string, unknown>;
 interface Operation {
@@ -113,5 +116,23 @@ describe('merged OpenAPI document', () => {
     expect(webLoginSchema.safeParse({ mfaToken: 't'.repeat(257), code: '123456' }).success).toBe(false);
     expect(webLoginSchema.safeParse({ email: 'not an address', password: 'x' }).success).toBe(false);
     expect(webLoginSchema.safeParse({ email: 'a@example.com', password: 'x' }).success).toBe(true);
+  });
+
+  it('documents no more dead-letter ids than the WAF lets through in one array', () => {
+    const wafMaxArray = configSchema.parse({ DATABASE_URL: 'postgres://x@localhost/x' }).WAF_MAX_ARRAY_LENGTH;
+    const ids = (n: number) => Array.from({ length: n }, (_, i) => String(i + 1));
+    expect(replayBodySchema.safeParse({ ids: ids(wafMaxArray), service: 'identity' }).success).toBe(true);
+    expect(replayBodySchema.safeParse({ ids: ids(wafMaxArray + 1), service: 'identity' }).success).toBe(
+      false,
+    );
+    expect(replayBodySchema.safeParse({ ids: ['12ab'], service: 'identity' }).success).toBe(false);
+  });
+
+  it('lists the accepted currency codes in every document built from the shared currency schema', () => {
+    const doc = z.toJSONSchema(z.object({ currency: currencySchema }), { io: 'input' }) as {
+      properties: { currency: { enum?: string[] } };
+    };
+    expect(doc.properties.currency.enum).toContain('EUR');
+    expect(doc.properties.currency.enum).not.toContain('XXX');
   });
 });
