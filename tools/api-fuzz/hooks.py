@@ -124,6 +124,10 @@ class Principal:
         self.session_id: str | None = None
         self.user_id: str | None = None
         self.wallet_id: str | None = None
+        # walletId -> currency of the wallets this principal holds (funded, for the user).
+        self.wallets: dict[str, str] = {}
+        # Transfers the user made to the payee: only the payee (or support) may refund them.
+        self.paid_to_payee: set[str] = set()
         self.signed_at = 0.0
         self.sign_ins = 0
         self.sign_in_seconds = 0.0
@@ -191,19 +195,41 @@ class Principal:
 
         wallet = _wait_for("the default wallet opened on registration", probe)
         self.wallet_id = wallet["walletId"]
+        self.wallets[wallet["walletId"]] = wallet["currency"]
         return wallet
 
-    def _fund_default_wallet(self) -> None:
-        # The most one deposit of a two-decimal currency may be (12 digits of major units), so any
-        # amount the document allows (at most 12 digits of minor units) is covered, again and again.
-        wallet = self._default_wallet()
+    def fund(self, wallet_id: str, currency: str) -> None:
+        """A signed provider deposit of 12 digits of minor units: more than any amount the document
+        allows in one call (at most 12 digits), in every currency."""
         raw = json.dumps({
             "id": f"evt_fuzz_{uuid.uuid4()}",
             "type": "payment.succeeded",
-            "data": {"walletId": wallet["walletId"], "amount": "99999999999999", "currency": wallet["currency"]},
+            "data": {"walletId": wallet_id, "amount": "999999999999", "currency": currency},
         }).encode()
         _expect("deposit webhook", _call("POST", "/v1/webhooks/payments", raw=raw,
                                          headers={"Webhook-Signature": _sign_webhook(raw)}), 200, 201)
+        self.wallets[wallet_id] = currency
+
+    def _fund_default_wallet(self) -> None:
+        wallet = self._default_wallet()
+        self.fund(wallet["walletId"], wallet["currency"])
+
+    def wallet_in(self, currency: str) -> str | None:
+        """This principal's wallet in `currency`, opened if it has none."""
+        with self._lock:
+            for wallet_id, held in self.wallets.items():
+                if held == currency:
+                    return wallet_id
+            token = self.current_token()
+            status, body = _call("POST", "/v1/wallets", token=token, body={"currency": currency})
+            if status != 201:
+                status, body = _call("GET", "/v1/wallets", token=token)
+                found = [w for w in (body or {}).get("items", []) if w.get("currency") == currency]
+                if status != 200 or not found:
+                    return None
+                body = found[0]
+            self.wallets[body["walletId"]] = currency
+            return body["walletId"]
 
     def _sign_in(self) -> None:
         started = time.monotonic()
@@ -264,6 +290,10 @@ def _principal_for(case) -> Principal | None:
         return PRINCIPALS["admin"]
     if raw.get("x-step-up"):
         return PRINCIPALS["stepped"]
+    if path == "/v1/transfers/{transferId}/refunds":
+        transfer_id = (case.path_parameters or {}).get("transferId")
+        if transfer_id in PRINCIPALS["user"].paid_to_payee:
+            return PRINCIPALS["stepped"]  # the payee refunds what it received
     return PRINCIPALS["user"]
 
 
@@ -306,21 +336,25 @@ def before_call(ctx, case, kwargs):
             case.path_parameters = {**case.path_parameters, "id": str(uuid.uuid4())}
 
 
-    # A transfer chained from the user's own (funded) wallet by the OpenAPI links goes to a wallet
-    # that exists, the second user's, so the chain reaches 201 and its refunds; the fuzzer cannot
-    # know another user's wallet id, and one's own wallets never share a currency.
+    # A transfer chained by the OpenAPI links from one of the user's (funded) wallets goes to a
+    # wallet that exists in its currency, the second user's, so the chain reaches 201 and its
+    # refunds: the fuzzer cannot know another user's wallet id, and one's own wallets never share a
+    # currency.
     body = case.body if isinstance(case.body, dict) else None
     user, payee = PRINCIPALS["user"], PRINCIPALS["stepped"]
-    if (case.operation.path == "/v1/transfers" and body is not None and user.wallet_id is not None
-            and payee.wallet_id is not None and body.get("fromWalletId") == user.wallet_id):
-        case.body = {**body, "toWalletId": payee.wallet_id}
+    if case.operation.path == "/v1/transfers" and body is not None:
+        currency = user.wallets.get(str(body.get("fromWalletId")))
+        payee_wallet = payee.wallet_in(currency) if currency is not None else None
+        if payee_wallet is not None:
+            case.body = {**body, "toWalletId": payee_wallet}
 
 
 # The WAF's injection rules (services/api-gateway/src/domain/waf.ts) refuse strings that look like an
 # attack (`x'--`, `<script`, `; rm -rf`) in any field, which no JSON Schema of that field can express.
 # Such a 400 to schema-valid data is the WAF's documented trade-off, not a conformance failure; every
 # other rejection of schema-valid data still fails the run.
-WAF_INJECTION_RULES = ("sqli-", "xss-", "cmdi-", "inj-", "trav-")
+# Likewise json-006: a NUL character in a JSON string, which no service's PostgreSQL can store.
+WAF_INJECTION_RULES = ("sqli-", "xss-", "cmdi-", "inj-", "trav-", "json-006")
 
 
 @schemathesis.hook
@@ -347,6 +381,13 @@ def after_call(ctx, case, response):
     method, path = case.method.upper(), case.operation.path
     status = response.status_code
     by = f"{status} {method} {path}"
+    if owner.name == "user" and (method, path) == ("POST", "/v1/wallets") and status == 201:
+        opened = response.json()
+        owner.fund(opened["walletId"], opened["currency"])  # so transfers chained from it can pay
+    if owner.name == "user" and (method, path) == ("POST", "/v1/transfers") and status == 201:
+        to_wallet = (case.body or {}).get("toWalletId") if isinstance(case.body, dict) else None
+        if to_wallet in PRINCIPALS["stepped"].wallets:
+            owner.paid_to_payee.add(response.json()["transferId"])
     # A 401 means the bearer was refused only on routes that need one: on the anonymous routes
     # (login, refresh, browser login) it is the credentials in the body that were wrong.
     if status == 401 and case.operation.definition.raw.get("x-access") != "anonymous":

@@ -7,6 +7,7 @@
 #
 #   bash tools/api-fuzz/run.sh                # FUZZ_MAX_EXAMPLES=5 cases per operation in the fuzzing phase, seed 1
 #   FUZZ_MAX_EXAMPLES=100 FUZZ_SEED=7 bash tools/api-fuzz/run.sh
+#   FUZZ_PHASES=stateful bash tools/api-fuzz/run.sh   # one phase (examples,coverage,fuzzing,stateful)
 #
 # Installs schemathesis (requirements.txt, pinned) into a venv cached under ~/.cache/wallet-platform.
 # With CI_CHECKS_FILE set (scripts/test-all.sh) writes its counts there: one check per operation
@@ -19,6 +20,7 @@ CACHE="${WALLET_CACHE:-$HOME/.cache/wallet-platform}"
 OUT="$ROOT/.data/api-fuzz"
 MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-5}"
 SEED="${FUZZ_SEED:-1}"
+PHASES="${FUZZ_PHASES:-examples,coverage,fuzzing,stateful}"
 export PATH="$ROOT/node_modules/.bin:$PATH"
 
 rm -rf "$OUT"
@@ -116,7 +118,7 @@ started=$(date +%s)
       FUZZ_BASE_URL="$BASE_URL" FUZZ_REPO_ROOT="$ROOT" FUZZ_DATA_DIR="$DATA_DIR" \
       FUZZ_SIGN_IN_FILE="$OUT/sign-ins.json" NO_COLOR=1 \
       "$VENV/bin/schemathesis" --config-file "$HERE/schemathesis.toml" run "$BASE_URL/v1/openapi.json" \
-      --tls-verify false --checks all --max-examples "$MAX_EXAMPLES" --seed "$SEED" --workers 2 \
+      --tls-verify false --checks all --phases "$PHASES" --max-examples "$MAX_EXAMPLES" --seed "$SEED" --workers 2 \
       --no-shrink --report junit,ndjson --report-dir "$OUT" --report-junit-path "$OUT/junit.xml"
 ) 2>&1 | tee "$OUT/schemathesis.log"
 st_status=${PIPESTATUS[0]}

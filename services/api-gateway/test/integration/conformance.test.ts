@@ -105,6 +105,23 @@ describe.skipIf(!adminUrl)('api-gateway conformance (found by schemathesis)', ()
     expect((res.body as { type: string }).type).toBe(ProblemType.validation);
   });
 
+  it('refuses a NUL character in a JSON string at the door, where a service would have answered 500', async () => {
+    const before = gw.fakes.received.length;
+    const res = await gw.call('POST', '/v1/admin/adjustments', {
+      token: await token('admin-c3', ['user', 'admin'], 'aal2'),
+      headers: { 'idempotency-key': 'adj-nul-1' },
+      body: {
+        walletId: '0b6f1c1e-7d3c-4a43-9a38-2f1b0c1d2e3f',
+        amount: '79',
+        direction: 'debit',
+        reason: 'T\u0000x',
+      },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ type: ProblemType.requestBlocked, rule: 'json-006' });
+    expect(gw.fakes.received.length).toBe(before);
+  });
+
   it('refuses a query that violates the document: limit given twice, cursor over its length', async () => {
     const support = await token('support-c1', ['user', 'support'], 'aal2');
     for (const query of ['limit=1&limit=2', `cursor=${'1'.repeat(20)}`, 'outcome=maybe', 'limit=0']) {
