@@ -112,8 +112,10 @@ echo "api-fuzz: platform ready at $BASE_URL (data $DATA_DIR)"
 
 # ---- schemathesis
 started=$(date +%s)
+# From the reports' folder: schemathesis's and Hypothesis's caches land there and go with it, so
+# every run starts from the seed alone.
 (
-  cd "$HERE" &&
+  cd "$OUT" &&
     env PYTHONPATH="$HERE" SCHEMATHESIS_HOOKS=hooks \
       FUZZ_BASE_URL="$BASE_URL" FUZZ_REPO_ROOT="$ROOT" FUZZ_DATA_DIR="$DATA_DIR" \
       FUZZ_SIGN_IN_FILE="$OUT/sign-ins.json" NO_COLOR=1 \
