@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README, second command; `.ci/run` calls it): brings up the infrastructure the
 # suites need on loopback (installing it on first use), then the port check, ESLint, typecheck, the
-# chart verification, every test suite, the suites again through PgBouncer and the Tilt smoke.
+# chart verification, every test suite, the suites again through PgBouncer, the Tilt smoke and the
+# fuzzing of the public API (schemathesis).
 # With CI=true a suite whose infrastructure is missing fails instead of skipping.
 #
 # Every step runs even when an earlier one failed, and records itself in .data/ci-results/
@@ -90,6 +91,8 @@ run_step "service suites again, through PgBouncer" vitest:pgbouncer \
   env TEST_PGBOUNCER_HOSTPORT="${PGBOUNCER_HOSTPORT:-}" npx turbo run test --concurrency=1 --continue \
   --filter='./services/*' -- --reporter=default --reporter=json --outputFile.json=.test-results.pgbouncer.json
 run_step "Tilt local-mode smoke (tilt/smoke-local.ts)" checks node tilt/smoke-local.ts
+# schemathesis (PyPI, pinned, cached venv) against the merged OpenAPI of an embedded platform on free ports.
+run_step "API fuzzing (schemathesis, tools/api-fuzz/run.sh)" checks bash tools/api-fuzz/run.sh
 
 banner "summary"
 summary_status=0

@@ -53,7 +53,9 @@ export const currencySchema = z
   .string()
   .refine((c): c is CurrencyCode => Object.hasOwn(CURRENCY_EXPONENTS, c), {
     message: 'unsupported or invalid ISO 4217 currency code',
-  });
+  })
+  // A refinement is invisible to JSON Schema: the OpenAPI documents generated from this list the codes.
+  .meta({ enum: Object.keys(CURRENCY_EXPONENTS) });
 
 export function currencyExponent(currency: CurrencyCode): number {
   return CURRENCY_EXPONENTS[currency];

@@ -17,20 +17,21 @@ import { ANONYMOUS } from '../auth/principal.ts';
 export const webLoginSchema = z.union([
   z
     .object({
-      email: z.string().min(3).max(320),
+      // The limits identity applies (its login schema), so the gateway never passes on what identity refuses.
+      email: z.string().max(254).regex(z.regexes.email, 'must be an e-mail address'),
       password: z.string().min(1).max(1024),
-      deviceName: z.string().max(100).optional(),
+      deviceName: z.string().min(1).max(100).optional(),
     })
     .strict(),
-  z.object({ mfaToken: z.string().min(1).max(4096), code: z.string().min(1).max(64) }).strict(),
+  z.object({ mfaToken: z.string().min(1).max(256), code: z.string().min(6).max(32) }).strict(),
   // A passkey's answer to `POST /v1/auth/passkey/options` (passwordless, or with the password step's
   // mfaToken); identity checks its shape and verifies it.
   z
     .object({
       challengeId: z.string().min(1).max(64),
       credential: z.record(z.string(), z.unknown()),
-      mfaToken: z.string().min(1).max(4096).optional(),
-      deviceName: z.string().max(100).optional(),
+      mfaToken: z.string().min(1).max(256).optional(),
+      deviceName: z.string().min(1).max(100).optional(),
     })
     .strict(),
 ]);
@@ -63,7 +64,7 @@ export const DEAD_LETTER_SERVICES = [
 ] as const;
 type DeadLetterService = (typeof DEAD_LETTER_SERVICES)[number];
 
-const deadLetterQuerySchema = z.object({
+export const deadLetterQuerySchema = z.object({
   service: z.enum(DEAD_LETTER_SERVICES).optional(),
   topic: z.string().min(1).max(200).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -72,7 +73,12 @@ const deadLetterQuerySchema = z.object({
 export const replayBodySchema = z.union([
   z
     .object({
-      ids: z.array(z.string().min(1).max(40)).min(1).max(1000),
+      // What every service's dead-letter store takes (service-kit's replay schema): a decimal row id.
+      ids: z
+        .array(z.string().regex(/^[1-9][0-9]{0,18}$/, 'dead-letter ids are decimal integers'))
+        .min(1)
+        // The WAF refuses longer JSON arrays (WAF_MAX_ARRAY_LENGTH, 500), so the document says 500.
+        .max(500),
       // Dead-letter ids are per service: ids without their service would replay unrelated messages elsewhere.
       service: z.enum(DEAD_LETTER_SERVICES),
     })

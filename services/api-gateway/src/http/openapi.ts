@@ -11,8 +11,13 @@ import type { InternalTokenSigner, Logger } from '@wallet/service-kit';
 import { problemJsonSchema } from '@wallet/service-kit';
 import { z } from 'zod';
 import { auditEntrySchema, auditQuerySchema } from '../audit/audit-log.ts';
-import { ROUTES } from './route-table.ts';
-import { replayBodySchema, webLoginAnswerSchema, webLoginSchema } from './local-routes.ts';
+import { ROUTES, type RouteSpec } from './route-table.ts';
+import {
+  deadLetterQuerySchema,
+  replayBodySchema,
+  webLoginAnswerSchema,
+  webLoginSchema,
+} from './local-routes.ts';
 
 type JsonObject = Record<string, unknown>;
 
@@ -39,6 +44,20 @@ const deadLetterPageSchema = z.object({
     z.object({ service: z.string(), status: z.number().int(), nextCursor: z.string().nullable() }),
   ),
 });
+
+/** Query parameters from a zod object: each with the JSON Schema its validator enforces. */
+function queryParameters(schema: z.ZodObject): JsonObject[] {
+  const document = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, JsonObject>;
+    required?: string[];
+  };
+  return Object.entries(document.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: 'query',
+    required: document.required?.includes(name) ?? false,
+    schema: property,
+  }));
+}
 
 /** The routes the gateway answers itself. */
 export function gatewayOpenApi(): JsonObject {
@@ -70,12 +89,7 @@ export function gatewayOpenApi(): JsonObject {
       '/v1/admin/audit-log': {
         get: {
           summary: 'Audit log, newest first',
-          parameters: Object.keys(auditQuerySchema.shape).map((name) => ({
-            name,
-            in: 'query',
-            required: false,
-            schema: { type: 'string' },
-          })),
+          parameters: queryParameters(auditQuerySchema),
           responses: {
             '200': {
               description: 'A page of audit entries',
@@ -90,12 +104,7 @@ export function gatewayOpenApi(): JsonObject {
       '/v1/admin/dead-letters': {
         get: {
           summary: 'Dead-lettered events of every service (or one)',
-          parameters: ['service', 'topic', 'limit'].map((name) => ({
-            name,
-            in: 'query',
-            required: false,
-            schema: { type: 'string' },
-          })),
+          parameters: queryParameters(deadLetterQuerySchema),
           responses: {
             '200': { description: 'Dead letters with their service', content: json(deadLetterPageSchema) },
             ...commonProblems,
@@ -123,8 +132,43 @@ export interface OpenApiAggregator {
 
 const SERVICES: Exclude<AppId, 'api-gateway'>[] = ['identity', 'wallet-ledger', 'risk', 'notification'];
 
+/** `/v1/x/{id}` and `/v1/x/{flagId}` are the same route: parameter names differ between documents. */
+const pathShape = (path: string): string => path.replace(/\{[^}]+\}/g, '{}');
+
+function routeSpecFor(path: string, method: string): RouteSpec | undefined {
+  const shape = pathShape(path);
+  return ROUTES.find((r) => pathShape(r.path) === shape && r.method === method.toUpperCase());
+}
+
+const problemResponse = (description: string): JsonObject => problem(description);
+
+/**
+ * What the gateway itself may answer on an operation, whatever the service documents: its WAF's
+ * refusals (400, 413, 414, 415, 431), authentication (401: a bad or expired credential is refused on
+ * every route, anonymous ones included), authorisation and CSRF (403), rate limits (429), load
+ * shedding (503) and, for a route it forwards, a service that did not answer in time (503, 504).
+ * Added where the service's document has no answer of that status.
+ */
+function gatewayResponses(spec: RouteSpec | undefined, hasBody: boolean): JsonObject {
+  const responses: JsonObject = {
+    '400': problemResponse('Invalid request, or blocked by the WAF'),
+    '401': problemResponse('Unauthenticated: a credential is missing, invalid or expired'),
+    '403': problemResponse('Forbidden, step-up required, or CSRF token invalid'),
+    '414': problemResponse('URI too long (WAF)'),
+    '429': problemResponse('Rate limited (Retry-After and RateLimit headers)'),
+    '431': problemResponse('Request header fields too large (WAF)'),
+    '503': problemResponse('Overloaded or a dependency is unavailable (Retry-After)'),
+  };
+  if (hasBody) {
+    responses['413'] = problemResponse('Payload too large (WAF)');
+    responses['415'] = problemResponse('Unsupported media type: JSON only (WAF)');
+  }
+  if (spec?.target.kind === 'service') responses['504'] = problemResponse('The time budget ran out upstream');
+  return responses;
+}
+
 function routeExtensions(path: string, method: string): JsonObject {
-  const spec = ROUTES.find((r) => r.path === path && r.method === method.toUpperCase());
+  const spec = routeSpecFor(path, method);
   if (!spec) return {};
   const security =
     spec.auth === 'webhook-signature'
@@ -173,12 +217,28 @@ export function mergeOpenApi(
       if (!path.startsWith('/v1/') && !path.startsWith('/.well-known/')) continue;
       const merged: JsonObject = { ...paths[path] };
       for (const [method, operation] of Object.entries(item)) {
-        merged[method] =
+        const isOperation =
           typeof operation === 'object' &&
           operation !== null &&
-          ['get', 'post', 'put', 'delete', 'patch'].includes(method)
-            ? { ...(operation as JsonObject), ...routeExtensions(path, method), 'x-service': service }
-            : operation;
+          ['get', 'post', 'put', 'delete', 'patch'].includes(method);
+        if (!isOperation) {
+          merged[method] = operation;
+          continue;
+        }
+        const spec = routeSpecFor(path, method);
+        // A route the gateway answers itself is documented by the gateway, not by a service that
+        // serves a path of the same name behind it (the dead-letter listing of each service).
+        if (spec?.target.kind === 'gateway' && service !== 'api-gateway') continue;
+        const op = operation as JsonObject;
+        merged[method] = {
+          ...op,
+          responses: {
+            ...gatewayResponses(spec, op['requestBody'] !== undefined),
+            ...(op['responses'] as JsonObject | undefined),
+          },
+          ...routeExtensions(path, method),
+          'x-service': service,
+        };
       }
       paths[path] = merged;
     }
@@ -188,7 +248,9 @@ export function mergeOpenApi(
     Object.assign(parameters, components['parameters'] ?? {});
   }
   const documented = new Set(
-    Object.entries(paths).flatMap(([p, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${p}`)),
+    Object.entries(paths).flatMap(([p, item]) =>
+      Object.keys(item).map((m) => `${m.toUpperCase()} ${pathShape(p)}`),
+    ),
   );
   return {
     openapi: '3.1.0',
@@ -227,7 +289,9 @@ export function mergeOpenApi(
       },
     },
     'x-unavailable-services': unavailable,
-    'x-undocumented-routes': ROUTES.map((r) => `${r.method} ${r.path}`).filter((r) => !documented.has(r)),
+    'x-undocumented-routes': ROUTES.filter((r) => !documented.has(`${r.method} ${pathShape(r.path)}`)).map(
+      (r) => `${r.method} ${r.path}`,
+    ),
   };
 }
 

@@ -13,5 +13,8 @@ export function normaliseEmail(raw: string): string {
 export const emailSchema = z
   .string()
   .max(254)
+  // What the OpenAPI document promises (its input side): the address form the pipe below checks. A
+  // pattern, not `format: email`: validators' e-mail formats differ from zod's (a label ending in `-`).
+  .meta({ pattern: z.regexes.email.source })
   .transform(normaliseEmail)
   .pipe(z.email({ message: 'must be an e-mail address' }).max(254));

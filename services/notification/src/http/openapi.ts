@@ -197,7 +197,7 @@ export function buildOpenApiDocument(options: { devOutbox: boolean }): Record<st
         operationId: 'readDevOutbox',
         tags: ['development'],
         summary: 'Non-production only: the messages that would have been sent, newest first',
-        parameters: [{ name: 'to', in: 'query', schema: { type: 'string' } }],
+        parameters: [{ name: 'to', in: 'query', schema: { type: 'string', minLength: 1, maxLength: 320 } }],
         responses: {
           '200': { description: 'Messages', content: json(devOutboxAnswerSchema) },
           '400': problem('Invalid request'),

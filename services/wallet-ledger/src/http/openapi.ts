@@ -4,6 +4,8 @@ import { z } from 'zod';
 import {
   adjustmentBody,
   adjustmentDecisionBody,
+  adjustmentListQuery,
+  historyQuery,
   openWalletBody,
   refundBody,
   transferBody,
@@ -21,6 +23,37 @@ const schema = (s: z.ZodType): JsonObject => {
 };
 
 const amount = { type: 'string', pattern: '^(0|[1-9][0-9]*)$', description: 'integer minor units' };
+
+/**
+ * What a request's `amount` may be, documented: a positive integer of minor units, at most 12 digits.
+ * The ledger accepts up to 12 digits of MAJOR units (14 digits of EUR cents, 15 of KWD fils: see
+ * `maxAmount` in @wallet/contracts); a schema without the currency cannot say that, so the document
+ * promises the bound every currency accepts.
+ */
+const requestAmount = {
+  type: 'string',
+  pattern: '^[1-9][0-9]{0,11}$',
+  description: 'integer minor units, greater than zero',
+};
+
+/** Request bodies: their `amount` as documented above. */
+const requestSchema = (s: z.ZodType): JsonObject => {
+  const document = schema(s);
+  const properties = document['properties'] as JsonObject | undefined;
+  if (properties?.['amount'] !== undefined) properties['amount'] = requestAmount;
+  return document;
+};
+
+/** Query parameters with the JSON Schema of the validator that parses them. */
+const queryParameters = (s: z.ZodType): JsonObject[] => {
+  const document = schema(s) as { properties?: Record<string, JsonObject>; required?: string[] };
+  return Object.entries(document.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: 'query',
+    required: document.required?.includes(name) ?? false,
+    schema: property,
+  }));
+};
 const requestIdParam = {
   name: 'requestId',
   in: 'path',
@@ -95,6 +128,52 @@ const idempotent = {
 };
 const json = (s: JsonObject) => ({ content: { 'application/json': { schema: s } } });
 const ok = (description: string, s: JsonObject) => ({ description, ...json(s) });
+
+/**
+ * OpenAPI links: how one answer feeds the next call, so a stateful client (schemathesis's stateful
+ * phase, a generated SDK) chains wallets -> transfers -> refunds with real ids.
+ */
+const op = (path: string, method: string): string =>
+  `#/paths/${path.replaceAll('~', '~0').replaceAll('/', '~1')}/${method}`;
+const walletLinks = (pointer: string): JsonObject => ({
+  GetWallet: {
+    operationRef: op('/v1/wallets/{walletId}', 'get'),
+    parameters: { walletId: `$response.body#${pointer}/walletId` },
+  },
+  ListWalletTransactions: {
+    operationRef: op('/v1/wallets/{walletId}/transactions', 'get'),
+    parameters: { walletId: `$response.body#${pointer}/walletId` },
+  },
+  TransferFromWallet: {
+    operationRef: op('/v1/transfers', 'post'),
+    requestBody: {
+      fromWalletId: `$response.body#${pointer}/walletId`,
+      currency: `$response.body#${pointer}/currency`,
+    },
+  },
+});
+const transferLinks = (transferId: string): JsonObject => ({
+  GetTransfer: { operationRef: op('/v1/transfers/{transferId}', 'get'), parameters: { transferId } },
+  RefundTransfer: {
+    operationRef: op('/v1/transfers/{transferId}/refunds', 'post'),
+    parameters: { transferId },
+  },
+});
+const adjustmentLinks: JsonObject = {
+  GetAdjustmentRequest: {
+    operationRef: op('/v1/admin/adjustments/{requestId}', 'get'),
+    parameters: { requestId: '$response.body#/requestId' },
+  },
+  ApproveAdjustmentRequest: {
+    operationRef: op('/v1/admin/adjustments/{requestId}/approve', 'post'),
+    parameters: { requestId: '$response.body#/requestId' },
+  },
+  RejectAdjustmentRequest: {
+    operationRef: op('/v1/admin/adjustments/{requestId}/reject', 'post'),
+    parameters: { requestId: '$response.body#/requestId' },
+  },
+};
+const withLinks = (response: JsonObject, links: JsonObject): JsonObject => ({ ...response, links });
 const walletIdParam = {
   name: 'walletId',
   in: 'path',
@@ -123,14 +202,21 @@ export function buildOpenApiDocument(): JsonObject {
         get: {
           summary: "The caller's wallets",
           responses: {
-            '200': ok('Wallets', { type: 'object', properties: { items: { type: 'array', items: wallet } } }),
+            '200': withLinks(
+              ok('Wallets', { type: 'object', properties: { items: { type: 'array', items: wallet } } }),
+              walletLinks('/items/0'),
+            ),
             ...problems,
           },
         },
         post: {
           summary: 'Open a wallet',
           requestBody: { required: true, ...json(schema(openWalletBody)) },
-          responses: { '201': ok('Opened', wallet), '409': problem('Already open'), ...problems },
+          responses: {
+            '201': withLinks(ok('Opened', wallet), walletLinks('')),
+            '409': problem('Already open'),
+            ...problems,
+          },
         },
       },
       '/v1/wallets/{walletId}': {
@@ -140,17 +226,13 @@ export function buildOpenApiDocument(): JsonObject {
             walletIdParam,
             { name: 'at', in: 'query', schema: { type: 'string', format: 'date-time' } },
           ],
-          responses: { '200': ok('Wallet', wallet), ...problems },
+          responses: { '200': withLinks(ok('Wallet', wallet), walletLinks('')), ...problems },
         },
       },
       '/v1/wallets/{walletId}/transactions': {
         get: {
           summary: 'History, newest first',
-          parameters: [
-            walletIdParam,
-            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200 } },
-            { name: 'cursor', in: 'query', schema: { type: 'string' } },
-          ],
+          parameters: [walletIdParam, ...queryParameters(historyQuery)],
           responses: {
             '200': ok('Page of history', {
               type: 'object',
@@ -164,13 +246,16 @@ export function buildOpenApiDocument(): JsonObject {
         post: {
           summary: 'Transfer between wallets',
           parameters: [idempotencyKey],
-          requestBody: { required: true, ...json(schema(transferBody)) },
+          requestBody: { required: true, ...json(requestSchema(transferBody)) },
           responses: {
-            '201': ok('Completed', {
-              type: 'object',
-              required: ['transferId', 'status'],
-              properties: { transferId: { type: 'string' }, status: { const: 'completed' } },
-            }),
+            '201': withLinks(
+              ok('Completed', {
+                type: 'object',
+                required: ['transferId', 'status'],
+                properties: { transferId: { type: 'string' }, status: { const: 'completed' } },
+              }),
+              transferLinks('$response.body#/transferId'),
+            ),
             ...problems,
             ...idempotent,
             '503': problem('Risk unavailable above the fail-open amount'),
@@ -181,20 +266,28 @@ export function buildOpenApiDocument(): JsonObject {
         get: {
           summary: 'A transfer with its refunds',
           parameters: [transferIdParam],
-          responses: { '200': ok('Transfer', { type: 'object' }), ...problems },
+          responses: {
+            '200': withLinks(ok('Transfer', { type: 'object' }), {
+              RefundTransfer: transferLinks('$request.path.transferId')['RefundTransfer'],
+            }),
+            ...problems,
+          },
         },
       },
       '/v1/transfers/{transferId}/refunds': {
         post: {
           summary: 'Refund (part of) a transfer',
           parameters: [transferIdParam, idempotencyKey],
-          requestBody: { required: true, ...json(schema(refundBody)) },
+          requestBody: { required: true, ...json(requestSchema(refundBody)) },
           responses: {
-            '201': ok('Refunded', {
-              type: 'object',
-              required: ['refundId'],
-              properties: { refundId: { type: 'string' } },
-            }),
+            '201': withLinks(
+              ok('Refunded', {
+                type: 'object',
+                required: ['refundId'],
+                properties: { refundId: { type: 'string' } },
+              }),
+              transferLinks('$request.path.transferId'),
+            ),
             ...problems,
             ...idempotent,
           },
@@ -204,7 +297,7 @@ export function buildOpenApiDocument(): JsonObject {
         post: {
           summary: 'Withdraw to a payout destination (step-up required)',
           parameters: [idempotencyKey],
-          requestBody: { required: true, ...json(schema(withdrawalBody)) },
+          requestBody: { required: true, ...json(requestSchema(withdrawalBody)) },
           responses: {
             '202': ok('Held, pending payout', {
               type: 'object',
@@ -231,20 +324,16 @@ export function buildOpenApiDocument(): JsonObject {
             '(403 adjustment-ceiling-exceeded, `ceiling` in minor units). The request expires after ' +
             'ADJUSTMENT_REQUEST_TTL_SECONDS.',
           parameters: [idempotencyKey],
-          requestBody: { required: true, ...json(schema(adjustmentBody)) },
-          responses: { '202': ok('Pending request', adjustmentRequest), ...problems, ...idempotent },
+          requestBody: { required: true, ...json(requestSchema(adjustmentBody)) },
+          responses: {
+            '202': withLinks(ok('Pending request', adjustmentRequest), adjustmentLinks),
+            ...problems,
+            ...idempotent,
+          },
         },
         get: {
           summary: 'Adjustment requests, newest first (admin, step-up)',
-          parameters: [
-            {
-              name: 'status',
-              in: 'query',
-              schema: { type: 'string', enum: ['pending', 'approved', 'rejected', 'expired'] },
-            },
-            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200 } },
-            { name: 'cursor', in: 'query', schema: { type: 'string' } },
-          ],
+          parameters: queryParameters(adjustmentListQuery),
           responses: {
             '200': ok('Page of requests', {
               type: 'object',
@@ -319,7 +408,7 @@ export function buildOpenApiDocument(): JsonObject {
           name: 'Idempotency-Key',
           in: 'header',
           required: true,
-          schema: { type: 'string', minLength: 1, maxLength: 255 },
+          schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\x21-\x7e]+$' },
         },
       },
       schemas: {

@@ -7,8 +7,9 @@
 import type { Request, RequestHandler, Response } from 'express';
 import express from 'express';
 import { ProblemType } from '@wallet/contracts';
-import { HttpProblem, sendProblem } from '@wallet/service-kit';
+import { HttpProblem, problems, sendProblem } from '@wallet/service-kit';
 import type { Config } from '../../config.ts';
+import { lookupRoute } from '../route-table.ts';
 import {
   checkContentType,
   checkHeaderSize,
@@ -45,7 +46,7 @@ export function wafLimits(config: Config): WafLimits {
   };
 }
 
-function wafProblem(block: WafBlock): HttpProblem {
+function wafProblem(block: WafBlock, headers: Record<string, string> = {}): HttpProblem {
   const byStatus: Record<WafBlock['status'], { type: string; title: string }> = {
     400: { type: ProblemType.requestBlocked, title: 'Request blocked' },
     405: { type: ProblemType.methodNotAllowed, title: 'Method not allowed' },
@@ -60,17 +61,42 @@ function wafProblem(block: WafBlock): HttpProblem {
     type,
     title,
     detail: block.detail,
+    headers,
     extensions: { rule: block.ruleId },
   });
 }
 
-export function blockRequest(req: Request, res: Response, block: WafBlock): void {
+export function blockRequest(
+  req: Request,
+  res: Response,
+  block: WafBlock,
+  headers: Record<string, string> = {},
+): void {
   // Logged with the rule id and where the value was, never the value itself.
   req.log.warn(
     { waf: { rule: block.ruleId, location: block.location, status: block.status }, ip: req.ip },
     'request blocked by WAF',
   );
-  sendProblem(res, wafProblem(block), req.originalUrl.split('?', 1)[0]);
+  sendProblem(res, wafProblem(block, headers), req.originalUrl.split('?', 1)[0]);
+}
+
+/**
+ * A method outside the allow-list (TRACE, PATCH, PROPFIND...): on a path the API serves, 405 with
+ * the `Allow` header RFC 9110 requires (the methods the route table has for it); on any other path
+ * 404, as for every method there, so the answer reveals nothing the route table would not.
+ */
+function refuseMethod(req: Request, res: Response, block: WafBlock, limits: WafLimits): void {
+  const normalised = normalisePath(req.originalUrl, limits);
+  const lookup = 'path' in normalised ? lookupRoute(req.method, normalised.path) : undefined;
+  if (lookup?.kind === 'method-not-allowed') {
+    blockRequest(req, res, block, { Allow: lookup.allowed.join(', ') });
+    return;
+  }
+  sendProblem(
+    res,
+    problems.notFound(`No route for ${req.method} ${req.path}.`),
+    req.originalUrl.split('?', 1)[0],
+  );
 }
 
 function hasBody(req: Request): boolean {
@@ -83,18 +109,43 @@ function hasBody(req: Request): boolean {
 export function wafBeforeBody(config: Config): RequestHandler {
   const limits = wafLimits(config);
   return (req, res, next) => {
+    const methodBlock = checkMethod(req.method);
+    if (methodBlock) {
+      refuseMethod(req, res, methodBlock, limits);
+      return;
+    }
     const block =
-      checkMethod(req.method) ??
       checkHeaderSize(req.rawHeaders, limits) ??
       (() => {
         const normalised = normalisePath(req.originalUrl, limits);
         if ('block' in normalised) return normalised.block;
         normalisedPaths.set(req, normalised.path);
         return undefined;
-      })() ??
-      checkContentType(req.method, req.get('content-type'), hasBody(req));
+      })();
     if (block) {
       blockRequest(req, res, block);
+      return;
+    }
+    // A method the path does not serve is a 405 with `Allow`, whatever the request carries: the
+    // body rules below (no body on GET, JSON only) would otherwise answer 400 or 415 first.
+    const lookup = lookupRoute(req.method, normalisedPathOf(req));
+    if (lookup.kind === 'method-not-allowed') {
+      sendProblem(
+        res,
+        new HttpProblem({
+          status: 405,
+          type: ProblemType.methodNotAllowed,
+          title: 'Method not allowed',
+          detail: `${req.method} is not allowed on ${normalisedPathOf(req)}.`,
+          headers: { Allow: lookup.allowed.join(', ') },
+        }),
+        req.originalUrl.split('?', 1)[0],
+      );
+      return;
+    }
+    const bodyBlock = checkContentType(req.method, req.get('content-type'), hasBody(req));
+    if (bodyBlock) {
+      blockRequest(req, res, bodyBlock);
       return;
     }
     const declared = Number(req.headers['content-length'] ?? '0');
