@@ -7,7 +7,7 @@ import { register } from 'node:module';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
@@ -32,8 +32,12 @@ export function startTelemetry(service: string, otlpEndpoint: string | undefined
     traceExporter: otlpEndpoint ? new OTLPTraceExporter({ url: `${otlpEndpoint}/v1/traces` }) : discardingExporter,
     instrumentations: [
       new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') }),
-      new ExpressInstrumentation(),
-      new PgInstrumentation(),
+      // One span per route handler, not one per middleware layer (helmet, body parser, pino-http,
+      // metrics, shedding...): per-middleware spans cost the ledger about a tenth of its CPU per
+      // transfer (bench/ledger/README.md) and say nothing the request span does not.
+      new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }),
+      // A span per query, none per pool checkout; none for queries outside a request or job span.
+      new PgInstrumentation({ ignoreConnectSpans: true, requireParentSpan: true }),
     ],
   });
   sdk.start();
