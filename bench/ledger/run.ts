@@ -388,14 +388,15 @@ function pgbenchScript(fromExpr: string): string {
   // Per transfer, what the service sends (three round trips): claim the key; read both wallets (one
   // query); post the transfer with `ledger_transfer` (migration 0004: the transaction row, the stored
   // answer, both legs with their entries and hash chain, the outbox row, in the statement's own
-  // transaction). One `\gset` helper query picks the wallet ids.
+  // transaction). One `\gset` helper query picks the wallet ids. pgbench reads `:name` anywhere as a
+  // variable, so no literal below may hold a colon before a letter (such JSON is built, not written).
   return `
 \\set f ${fromExpr}
 \\set t random(1, ${WALLETS})
 SELECT fid, tid, gen_random_uuid() AS k, gen_random_uuid() AS lease, gen_random_uuid() AS tx FROM (SELECT (SELECT id FROM bench_wallets WHERE n = :f) AS fid, (SELECT id FROM bench_wallets WHERE n = CASE WHEN :t = :f THEN (:t % ${WALLETS}) + 1 ELSE :t END) AS tid) AS w \\gset
 INSERT INTO idempotency_keys (scope, key, request_hash, status, lease_token, locked_until) VALUES ('bench', :k::text, 'fingerprint', 'in_flight', :lease::uuid, now() + 60 * interval '1 second') ON CONFLICT (scope, key) DO NOTHING RETURNING lease_token;
 SELECT id, owner_id, currency, balance, held, status, created_at FROM accounts WHERE id IN (:fid::uuid, :tid::uuid) AND type = 'user_wallet';
-SELECT answer, created_at FROM ledger_transfer(:tx::uuid, :fid::uuid, :tid::uuid, 'EUR', '1'::numeric, NULL, 'bench', 'a', '{"assessmentId":"a","decision":"allow","score":1,"failOpen":false,"steppedUp":false}'::jsonb, 'bench', :k::text, :lease::uuid, '{"transferId":"' || :tx::text || '","status":"completed","fromWalletId":"' || :fid::text || '","toWalletId":"' || :tid::text || '","amount":"1","currency":"EUR","description":null', 'ledger.transfer.completed', 'wallet.ledger.transfer.completed.v1', 'wallet-ledger', jsonb_build_object('transferId', :tx::text, 'fromWalletId', :fid::text, 'toWalletId', :tid::text, 'amount', '1', 'currency', 'EUR', 'deviceId', NULL, 'ip', NULL), NULL, '1000'::numeric, 'ledger.balance.low', 'wallet.ledger.balance.low.v1', 'wallet-ledger');
+SELECT answer, created_at FROM ledger_transfer(:tx::uuid, :fid::uuid, :tid::uuid, 'EUR', '1'::numeric, NULL, 'bench', 'a', jsonb_build_object('assessmentId', 'a', 'decision', 'allow', 'score', 1, 'failOpen', false, 'steppedUp', false), 'bench', :k::text, :lease::uuid, '{"transferId":"' || :tx::text || '","status":"completed","fromWalletId":"' || :fid::text || '","toWalletId":"' || :tid::text || '","amount":"1","currency":"EUR","description":' || 'null', 'ledger.transfer.completed', 'wallet.ledger.transfer.completed.v1', 'wallet-ledger', jsonb_build_object('transferId', :tx::text, 'fromWalletId', :fid::text, 'toWalletId', :tid::text, 'amount', '1', 'currency', 'EUR', 'deviceId', NULL, 'ip', NULL), NULL, '1000'::numeric, 'ledger.balance.low', 'wallet.ledger.balance.low.v1', 'wallet-ledger');
 `;
 }
 
