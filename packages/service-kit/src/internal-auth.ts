@@ -1,7 +1,9 @@
 /**
  * Internal service-to-service tokens: ES256 JWTs, 60 s, audience = the target app id. The gateway
- * mints one per client request; a service calling another mints its own. Every service verifies the
- * token on every call (routes under `/internal` and the API alike), so none trusts the network.
+ * mints one per caller (person, session, device, address) and target, a service calling another its
+ * own, and both reuse it until shortly before it expires; the request id travels in `x-request-id`.
+ * Every service verifies the token on every call (routes under `/internal` and the API alike; a token
+ * already verified is remembered until it expires), so none trusts the network.
  */
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
