@@ -385,24 +385,18 @@ await su.query(`GRANT SELECT ON bench_wallets TO "${ledgerDb.appRole}"`);
 await su.end();
 
 function pgbenchScript(fromExpr: string): string {
-  // Per transfer, what the service sends: claim the key; read both wallets (one query); BEGIN; the
-  // transaction row; the stored answer; each leg's conditional UPDATE with its entry (account-id
-  // order); the outbox row; COMMIT. One `\gset` helper query picks the wallet ids and the leg order.
-  const leg = (n: 1 | 2) =>
-    `WITH leg AS (UPDATE accounts SET balance = balance + :m${n}::numeric, held = held - '0'::numeric, version = version + 1, last_hash = ledger_entry_hash(last_hash, id, version + 1, :tx::uuid, :m${n}::numeric, currency, balance + :m${n}::numeric) WHERE id = :a${n}::uuid AND currency = 'EUR' AND status = 'active' AND held >= '0'::numeric AND (allow_negative OR balance + :m${n}::numeric - (held - '0'::numeric) >= 0) RETURNING id, currency, owner_id, type, balance, held, version, last_hash), entry AS (INSERT INTO entries (transaction_id, account_id, currency, amount, balance_after, account_version, hash) SELECT :tx::uuid, id, currency, :m${n}::numeric, balance, version, last_hash FROM leg) SELECT owner_id, type, balance::text AS balance, held::text AS held, version FROM leg;`;
+  // Per transfer, what the service sends (three round trips): claim the key; read both wallets (one
+  // query); post the transfer with `ledger_transfer` (migration 0004: the transaction row, the stored
+  // answer, both legs with their entries and hash chain, the outbox row, in the statement's own
+  // transaction). One `\gset` helper query picks the wallet ids. pgbench reads `:name` anywhere as a
+  // variable, so no literal below may hold a colon before a letter (such JSON is built, not written).
   return `
 \\set f ${fromExpr}
 \\set t random(1, ${WALLETS})
-SELECT fid, tid, least(fid, tid) AS a1, greatest(fid, tid) AS a2, CASE WHEN fid < tid THEN '-1' ELSE '1' END AS m1, CASE WHEN fid < tid THEN '1' ELSE '-1' END AS m2, gen_random_uuid() AS k, gen_random_uuid() AS lease, gen_random_uuid() AS tx FROM (SELECT (SELECT id FROM bench_wallets WHERE n = :f) AS fid, (SELECT id FROM bench_wallets WHERE n = CASE WHEN :t = :f THEN (:t % ${WALLETS}) + 1 ELSE :t END) AS tid) AS w \\gset
+SELECT fid, tid, gen_random_uuid() AS k, gen_random_uuid() AS lease, gen_random_uuid() AS tx FROM (SELECT (SELECT id FROM bench_wallets WHERE n = :f) AS fid, (SELECT id FROM bench_wallets WHERE n = CASE WHEN :t = :f THEN (:t % ${WALLETS}) + 1 ELSE :t END) AS tid) AS w \\gset
 INSERT INTO idempotency_keys (scope, key, request_hash, status, lease_token, locked_until) VALUES ('bench', :k::text, 'fingerprint', 'in_flight', :lease::uuid, now() + 60 * interval '1 second') ON CONFLICT (scope, key) DO NOTHING RETURNING lease_token;
 SELECT id, owner_id, currency, balance, held, status, created_at FROM accounts WHERE id IN (:fid::uuid, :tid::uuid) AND type = 'user_wallet';
-BEGIN;
-INSERT INTO transactions (id, kind, currency, amount, from_account_id, to_account_id, initiated_by, description, risk_assessment_id, risk) VALUES (:tx::uuid, 'transfer', 'EUR', '1', :fid::uuid, :tid::uuid, 'bench', NULL, 'a', jsonb_build_object('assessmentId', 'a', 'decision', 'allow', 'score', 1, 'failOpen', false, 'steppedUp', false)) RETURNING created_at;
-UPDATE idempotency_keys SET status = 'completed', response_status = 201, response_body = '{"transferId":"' || :tx::text || '","status":"completed"}', completed_at = now() WHERE scope = 'bench' AND key = :k::text AND status = 'in_flight' AND lease_token = :lease::uuid;
-${leg(1)}
-${leg(2)}
-INSERT INTO outbox (id, topic, event_type, source, payload, partition_key, traceparent) VALUES (gen_random_uuid(), 'ledger.transfer.completed', 'wallet.ledger.transfer.completed.v1', 'wallet-ledger', jsonb_build_object('transferId', :tx::text, 'fromWalletId', :fid::text, 'toWalletId', :tid::text, 'amount', '1', 'currency', 'EUR'), :fid::text, NULL);
-COMMIT;
+SELECT answer, created_at FROM ledger_transfer(:tx::uuid, :fid::uuid, :tid::uuid, 'EUR', '1'::numeric, NULL, 'bench', 'a', jsonb_build_object('assessmentId', 'a', 'decision', 'allow', 'score', 1, 'failOpen', false, 'steppedUp', false), 'bench', :k::text, :lease::uuid, '{"transferId":"' || :tx::text || '","status":"completed","fromWalletId":"' || :fid::text || '","toWalletId":"' || :tid::text || '","amount":"1","currency":"EUR","description":' || 'null', 'ledger.transfer.completed', 'wallet.ledger.transfer.completed.v1', 'wallet-ledger', jsonb_build_object('transferId', :tx::text, 'fromWalletId', :fid::text, 'toWalletId', :tid::text, 'amount', '1', 'currency', 'EUR', 'deviceId', NULL, 'ip', NULL), NULL, '1000'::numeric, 'ledger.balance.low', 'wallet.ledger.balance.low.v1', 'wallet-ledger');
 `;
 }
 

@@ -47,12 +47,13 @@ export function startTelemetry(service: string, otlpEndpoint: string | undefined
         // Background HTTP (readiness polls of the sidecar, key refreshes) would be a trace of its own each time.
         requireParentforOutgoingSpans: true,
       }),
-      // Routers and handlers only: a span per middleware (helmet, body parsers, limits...) made ~40 spans
-      // of every request that said nothing the server span does not.
+      // One span per route handler, not one per middleware layer (helmet, body parser, pino-http,
+      // metrics, shedding...): per-middleware spans made ~40 spans of every request, cost the ledger
+      // about a tenth of its CPU per transfer (bench/ledger/README.md) and said nothing the request span does not.
       new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }),
-      // Pollers (outbox relays, delivery workers) query every few hundred ms outside any request:
-      // only queries made inside a trace get a span.
-      new PgInstrumentation({ requireParentSpan: true }),
+      // A span per query, none per pool checkout; pollers (outbox relays, delivery workers) query every
+      // few hundred ms outside any request: only queries made inside a trace get a span.
+      new PgInstrumentation({ ignoreConnectSpans: true, requireParentSpan: true }),
     ],
   });
   sdk.start();

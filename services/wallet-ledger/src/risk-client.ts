@@ -31,6 +31,8 @@ export interface RiskRequest {
   currency: string;
   /** The other wallet's id, or the payout destination. */
   counterparty: string;
+  /** The request this assessment belongs to (sent as `x-request-id`, not in the token). */
+  requestId?: string | undefined;
 }
 
 export interface RiskClient {
@@ -45,6 +47,8 @@ export function createRiskClient(deps: {
   return {
     async assess(caller, request) {
       try {
+        // No request id in the token: the same caller's token is then minted once and reused until
+        // shortly before it expires (the signer's cache); the id travels in `x-request-id`.
         const token = await deps.signer.sign('risk', {
           sub: caller.sub,
           sid: caller.sid ?? null,
@@ -53,13 +57,15 @@ export function createRiskClient(deps: {
           ip: caller.ip ?? null,
           deviceId: caller.deviceId ?? null,
           userAgent: caller.userAgent ?? null,
-          ...(caller.requestId ? { requestId: caller.requestId } : {}),
         });
         const response = await deps.platform.invoke({
           appId: 'risk',
           method: 'POST',
           path: '/assessments',
-          headers: { [INTERNAL_TOKEN_HEADER]: token },
+          headers: {
+            [INTERNAL_TOKEN_HEADER]: token,
+            ...(request.requestId ? { 'x-request-id': request.requestId } : {}),
+          },
           body: {
             userId: caller.sub,
             action: request.action,

@@ -53,4 +53,41 @@ describe('internal tokens', async () => {
     const tampered = `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${s}`;
     await expect(verifierForLedger.verify(tampered)).rejects.toThrow();
   });
+
+  it('reuses a token for the same caller and target until 15 s before it expires, then mints anew', async () => {
+    let nowMs = Date.UTC(2026, 10, 28, 12, 0, 0);
+    const signer = await createInternalTokenSigner('api-gateway', gateway.privateJwk, { now: () => nowMs });
+    const subject = { sub: 'user-1', roles: ['user' as const], ip: '10.0.0.1' };
+    const first = await signer.sign('wallet-ledger', subject);
+    nowMs += 44_000;
+    expect(await signer.sign('wallet-ledger', subject)).toBe(first);
+    expect(await signer.sign('risk', subject)).not.toBe(first);
+    expect(await signer.sign('wallet-ledger', { ...subject, ip: '10.0.0.2' })).not.toBe(first);
+    expect(await signer.sign('wallet-ledger', { ...subject, acr: 'aal2' })).not.toBe(first);
+    nowMs += 2_000;
+    expect(await signer.sign('wallet-ledger', subject)).not.toBe(first);
+  });
+
+  it('never reuses a token that names its request', async () => {
+    const signer = await createInternalTokenSigner('api-gateway', gateway.privateJwk);
+    const subject = { sub: 'user-1', requestId: 'req-1' };
+    expect(await signer.sign('wallet-ledger', subject)).not.toBe(await signer.sign('wallet-ledger', subject));
+  });
+
+  it('refuses a token it verified before once that token has expired', async () => {
+    let nowMs = Date.now();
+    const verifier = createInternalTokenVerifier({
+      audience: 'wallet-ledger',
+      jwks,
+      allowedIssuers: ['api-gateway'],
+      now: () => nowMs,
+    });
+    const signer = await createInternalTokenSigner('api-gateway', gateway.privateJwk, { now: () => nowMs });
+    const token = await signer.sign('wallet-ledger', { sub: 'user-1', roles: ['user'] });
+    expect((await verifier.verify(token)).sub).toBe('user-1');
+    nowMs += 60_000;
+    expect((await verifier.verify(token)).sub).toBe('user-1'); // within the 5 s tolerance
+    nowMs += 6_000;
+    await expect(verifier.verify(token)).rejects.toThrow();
+  });
 });

@@ -148,8 +148,10 @@ describe.skipIf(!adminUrl)('api-gateway', () => {
         acr: 'aal1',
         deviceId: 'device-7',
         userAgent: 'wallet-test/1',
-        requestId: 'req-claims-1',
       });
+      // The request id rides in its header, not in the (reusable) token.
+      expect(seen.claims['requestId']).toBeUndefined();
+      expect(seen.headers['x-request-id']).toBe('req-claims-1');
       expect(seen.claims['ip']).toMatch(/127\.0\.0\.1/);
       expect(seen.headers['idempotency-key']).toBe('replayed-key');
       expect(seen.headers['authorization']).toBeUndefined();

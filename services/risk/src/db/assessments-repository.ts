@@ -49,8 +49,77 @@ function assessmentRow(record: AssessmentRecord) {
   };
 }
 
+type AssessmentRow = ReturnType<typeof assessmentRow>;
+const GROUP_MAX_ROWS = 200;
+
 /**
- * One INSERT when nothing is flagged (the hot path); with a flag, the assessment, the flag and its
+ * Group commit for the hot path: an assessment's INSERT that arrives while another is in flight
+ * waits for it and then goes with every other waiting row in one multi-row INSERT. Each caller still
+ * answers only after its own row is committed (nothing is written behind the answer's back), but
+ * under load the database sees one statement and one commit per batch instead of per assessment.
+ * At low load a row goes alone, at once. A failed batch is retried row by row, so one bad row fails
+ * only its own assessment.
+ */
+class AssessmentGroupInserter {
+  private queue: { row: AssessmentRow; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private flushing = false;
+  private readonly db: Kysely<RiskDatabase>;
+  constructor(db: Kysely<RiskDatabase>) {
+    this.db = db;
+  }
+
+  insert(row: AssessmentRow): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ row, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, GROUP_MAX_ROWS);
+        try {
+          await this.db
+            .insertInto('assessments')
+            .values(batch.map((p) => p.row))
+            .execute();
+          for (const p of batch) p.resolve();
+        } catch (error) {
+          if (batch.length === 1) {
+            batch[0]!.reject(error);
+            continue;
+          }
+          await Promise.all(
+            batch.map((p) =>
+              this.db
+                .insertInto('assessments')
+                .values(p.row)
+                .execute()
+                .then(() => p.resolve(), p.reject),
+            ),
+          );
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+}
+
+const groupInserters = new WeakMap<Kysely<RiskDatabase>, AssessmentGroupInserter>();
+function groupInserterFor(db: Kysely<RiskDatabase>): AssessmentGroupInserter {
+  let inserter = groupInserters.get(db);
+  if (!inserter) {
+    inserter = new AssessmentGroupInserter(db);
+    groupInserters.set(db, inserter);
+  }
+  return inserter;
+}
+
+/**
+ * One INSERT when nothing is flagged (the hot path, grouped with concurrent ones); with a flag, the assessment, the flag and its
  * `anomaly.flagged` outbox row commit together. A user who already has an open flag younger than the
  * cool-down gets no new one (a burst of denied attempts is one alert, not fifty); the assessment is
  * stored either way. Returns the flag id when one was raised.
@@ -61,7 +130,7 @@ export async function storeAssessment(
   options: { flag: boolean; flagCooldownMinutes: number; traceparent?: string | undefined },
 ): Promise<string | null> {
   if (!options.flag) {
-    await db.insertInto('assessments').values(assessmentRow(record)).execute();
+    await groupInserterFor(db).insert(assessmentRow(record));
     return null;
   }
   const flagId = randomUUID();

@@ -6,7 +6,7 @@
 import type { Request, Response } from 'express';
 import { idempotencyKeySchema, IDEMPOTENCY_KEY_HEADER } from '@wallet/contracts';
 import { HttpProblem, PROBLEM_CONTENT_TYPE, type Logger } from '@wallet/service-kit';
-import type { IdempotencyStore } from '../db/idempotency-store.ts';
+import type { Claim, IdempotencyStore } from '../db/idempotency-store.ts';
 import { isFinalProblem, requestFingerprint } from '../domain/idempotency.ts';
 import { ledgerProblems } from '../domain/problems.ts';
 import type { Finish } from '../operations/deps.ts';
@@ -25,7 +25,7 @@ export async function respondIdempotently(
   deps: { store: IdempotencyStore; logger: Logger },
   scope: string,
   successStatus: number,
-  work: (finish: Finish) => Promise<string>,
+  work: (finish: Finish, lease: Extract<Claim, { kind: 'new' }>) => Promise<string>,
 ): Promise<void> {
   const parsedKey = idempotencyKeySchema.safeParse(req.get(IDEMPOTENCY_KEY_HEADER));
   if (!parsedKey.success) throw ledgerProblems.idempotencyKeyMissing();
@@ -40,7 +40,7 @@ export async function respondIdempotently(
       const text = JSON.stringify(answer);
       await deps.store.complete(trx, claim, successStatus, text);
       return text;
-    });
+    }, claim);
     send(res, successStatus, body, false);
   } catch (error) {
     if (error instanceof HttpProblem && isFinalProblem(error.status, error.type)) {

@@ -21,7 +21,6 @@ import {
 } from '@wallet/service-kit';
 import type { IdempotencyStore } from '../db/idempotency-store.ts';
 import { checkRequest, type AdjustmentCeilings } from '../domain/adjustment-policy.ts';
-import { decideRisk, type RiskRecord } from '../domain/risk-policy.ts';
 import { ledgerProblems } from '../domain/problems.ts';
 import type { LedgerDeps } from '../operations/deps.ts';
 import {
@@ -31,19 +30,21 @@ import {
   rejectAdjustmentRequest,
   requestAdjustment,
 } from '../operations/adjustment-requests.ts';
-import { getTransfer, refundTransfer, requestWithdrawal, transferFunds } from '../operations/movements.ts';
+import { getTransfer, refundTransfer, requestWithdrawal } from '../operations/movements.ts';
+import { clearWithRisk, type RiskGateDeps } from '../use-cases/risk-gate.ts';
+import { transfer } from '../use-cases/transfer.ts';
+import { withMovementProblems } from './movement-problems.ts';
 import { applyProviderEvent, providerEventSchema } from '../operations/provider-events.ts';
 import { reconcile } from '../operations/reconcile.ts';
 import {
   getWallet,
-  getWalletPair,
   listWallets,
   openWallet,
   walletAt,
   walletHistory,
   type WalletView,
 } from '../operations/wallets.ts';
-import type { RiskClient, RiskRequest } from '../risk-client.ts';
+import type { RiskClient } from '../risk-client.ts';
 import { respondIdempotently } from './idempotent.ts';
 import { buildOpenApiDocument } from './openapi.ts';
 import {
@@ -101,36 +102,16 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     return wallet;
   }
 
-  /** Asks risk and applies the policy; throws the refusal (403/503) or returns what to record. */
-  async function consultRisk(caller: InternalClaims, request: RiskRequest): Promise<RiskRecord> {
-    const outcome = await deps.risk.assess(caller, request);
-    const verdict = decideRisk(
-      outcome,
-      { amount: request.amount, currency: request.currency, callerAcr: caller.acr },
-      deps.riskPolicy,
-    );
-    switch (verdict.action) {
-      case 'proceed':
-        if (verdict.record.failOpen) {
-          deps.onRiskFailOpen?.();
-          deps.logger.warn(
-            { action: request.action, reason: verdict.record.unavailableReason },
-            'risk unavailable; failing open below threshold',
-          );
-        }
-        return verdict.record;
-      case 'step-up':
-        throw problems.stepUpRequired('The risk assessment asks for a recent second-factor confirmation.');
-      case 'deny':
-        throw ledgerProblems.riskDenied(verdict.assessmentId);
-      case 'unavailable':
-        deps.logger.warn(
-          { action: request.action, reason: verdict.reason },
-          'risk unavailable; failing closed',
-        );
-        throw ledgerProblems.riskUnavailable();
-    }
-  }
+  const riskGate: RiskGateDeps = {
+    risk: deps.risk,
+    policy: deps.riskPolicy,
+    logger: deps.logger,
+    ...(deps.onRiskFailOpen ? { onFailOpen: deps.onRiskFailOpen } : {}),
+  };
+  const requestIdOf = (req: Request): string | undefined => {
+    const id: unknown = req.id;
+    return typeof id === 'string' ? id : undefined;
+  };
 
   const traceparentOf = (req: Request): string | undefined => req.get('traceparent') ?? undefined;
 
@@ -179,39 +160,24 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   app.post('/transfers', async (req, res) => {
     const caller = getCaller(res);
     const body = parseOrThrow(transferBody, req.body, 'body');
-    await respondIdempotently(req, res, idempotencyDeps, caller.sub, 201, async (finish) => {
-      if (body.fromWalletId === body.toWalletId) throw ledgerProblems.sameWallet();
-      const [from, to] = await getWalletPair(ledger.db, body.fromWalletId, body.toWalletId);
-      if (!from || from.ownerId !== caller.sub) throw ledgerProblems.walletNotFound();
-      if (!to) throw ledgerProblems.walletNotFound();
-      if (from.currency !== body.currency || to.currency !== body.currency)
-        throw ledgerProblems.currencyMismatch();
-      // Cheap early refusal; the conditional UPDATE inside the transaction is what guarantees it.
-      if (BigInt(from.available) < body.amount) throw ledgerProblems.insufficientFunds();
-      const risk = await consultRisk(caller, {
-        action: 'transfer',
-        amount: body.amount,
-        currency: body.currency,
-        counterparty: body.toWalletId,
-      });
-      return transferFunds(
-        ledger,
-        {
-          transferId: randomUUID(),
-          fromWalletId: body.fromWalletId,
-          toWalletId: body.toWalletId,
-          amount: body.amount,
-          currency: body.currency,
-          description: body.description ?? null,
-          initiatedBy: caller.sub,
-          risk,
-          deviceId: caller.deviceId,
-          ip: caller.ip,
-          traceparent: traceparentOf(req),
-        },
-        finish,
-      );
-    });
+    await respondIdempotently(req, res, idempotencyDeps, caller.sub, 201, (_finish, lease) =>
+      withMovementProblems(() =>
+        transfer(
+          { ledger, riskGate },
+          {
+            caller,
+            fromWalletId: body.fromWalletId,
+            toWalletId: body.toWalletId,
+            amount: body.amount,
+            currency: body.currency,
+            description: body.description ?? null,
+            traceparent: traceparentOf(req),
+            requestId: requestIdOf(req),
+          },
+          lease,
+        ),
+      ),
+    );
   });
 
   app.get('/transfers/:transferId', async (req, res) => {
@@ -260,12 +226,15 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
       if (!wallet || wallet.ownerId !== caller.sub) throw ledgerProblems.walletNotFound();
       if (wallet.currency !== body.currency) throw ledgerProblems.currencyMismatch();
       if (BigInt(wallet.available) < body.amount) throw ledgerProblems.insufficientFunds();
-      const risk = await consultRisk(caller, {
-        action: 'withdrawal',
-        amount: body.amount,
-        currency: body.currency,
-        counterparty: body.destination,
-      });
+      const risk = await withMovementProblems(() =>
+        clearWithRisk(riskGate, caller, {
+          action: 'withdrawal',
+          amount: body.amount,
+          currency: body.currency,
+          counterparty: body.destination,
+          requestId: requestIdOf(req),
+        }),
+      );
       return requestWithdrawal(
         ledger,
         {

@@ -11,6 +11,8 @@ import { placeHold, postEntries } from '../db/postings.ts';
 import { ledgerProblems } from '../domain/problems.ts';
 import type { RiskRecord } from '../domain/risk-policy.ts';
 import type { Finish, LedgerDeps } from './deps.ts';
+import { MovementRefused } from '../domain/movement-refusal.ts';
+import { postTransfer, type IdempotencyLease } from '../db/transfer-posting.ts';
 
 function riskColumns(risk: RiskRecord | null): { risk_assessment_id: string | null; risk: string | null } {
   return { risk_assessment_id: risk?.assessmentId ?? null, risk: risk ? JSON.stringify(risk) : null };
@@ -30,71 +32,39 @@ export interface TransferInput {
   traceparent?: string | undefined;
 }
 
-export async function transferFunds(deps: LedgerDeps, input: TransferInput, finish: Finish): Promise<string> {
-  if (input.fromWalletId === input.toWalletId) throw ledgerProblems.sameWallet();
-  return deps.db.transaction().execute(async (trx) => {
-    const { created_at } = await trx
-      .insertInto('transactions')
-      .values({
-        id: input.transferId,
-        kind: 'transfer',
-        currency: input.currency,
-        amount: input.amount.toString(),
-        from_account_id: input.fromWalletId,
-        to_account_id: input.toWalletId,
-        initiated_by: input.initiatedBy,
-        description: input.description,
-        ...riskColumns(input.risk),
-      })
-      .returning('created_at')
-      .executeTakeFirstOrThrow();
-    // The stored answer is written BEFORE the account rows are locked (it needs nothing the legs
-    // return): the hot rows stay locked for the legs, the outbox row and the commit only. It still
-    // commits or rolls back with the movement.
-    const answer = await finish(trx, {
+/**
+ * Posts a transfer in one round trip (`postTransfer`, the `ledger_transfer` function): balance check,
+ * entries, hash chain, outbox, and the stored answer under `lease` when the request has an
+ * Idempotency-Key. Refusals are `MovementRefused`; returns the answer's exact JSON text.
+ */
+export async function transferFunds(
+  deps: LedgerDeps,
+  input: TransferInput,
+  lease: IdempotencyLease | null = null,
+): Promise<string> {
+  if (input.fromWalletId === input.toWalletId) throw new MovementRefused('same-wallet');
+  const threshold = deps.config.BALANCE_LOW_THRESHOLD;
+  const { answer } = await postTransfer(
+    deps.db,
+    {
       transferId: input.transferId,
-      status: 'completed',
       fromWalletId: input.fromWalletId,
       toWalletId: input.toWalletId,
-      amount: input.amount.toString(),
+      amount: input.amount,
       currency: input.currency,
       description: input.description,
-      createdAt: created_at.toISOString(),
-    });
-    const posted = await postEntries(trx, input.transferId, input.currency, [
-      { accountId: input.fromWalletId, amount: -input.amount },
-      { accountId: input.toWalletId, amount: input.amount },
-    ]);
-    const payer = posted.find((p) => p.accountId === input.fromWalletId)!;
-    const payee = posted.find((p) => p.accountId === input.toWalletId)!;
-    if (payee.type !== 'user_wallet' || payer.type !== 'user_wallet') throw ledgerProblems.walletNotFound();
-    await enqueueBalanceLowIfCrossed(trx, deps.config, {
-      walletId: input.fromWalletId,
-      userId: payer.ownerId,
-      currency: input.currency,
-      availableBefore: payer.balanceAfter - payer.amount - payer.heldAfter,
-      availableAfter: payer.balanceAfter - payer.heldAfter,
-    });
-    // After the legs, so outbox order per payer wallet (the partition key) follows the row lock order.
-    await enqueueEvent(trx, {
-      name: 'transferCompleted',
-      data: {
-        transferId: input.transferId,
-        fromWalletId: input.fromWalletId,
-        toWalletId: input.toWalletId,
-        fromUserId: payer.ownerId,
-        toUserId: payee.ownerId,
-        amount: input.amount.toString(),
-        currency: input.currency,
-        deviceId: input.deviceId ?? null,
-        ip: input.ip ?? null,
-        occurredAt: created_at.toISOString(),
-      },
-      partitionKey: input.fromWalletId,
-      ...(input.traceparent ? { traceparent: input.traceparent } : {}),
-    });
-    return answer;
-  });
+      initiatedBy: input.initiatedBy,
+      riskAssessmentId: input.risk.assessmentId,
+      risk: JSON.stringify(input.risk),
+      deviceId: input.deviceId ?? null,
+      ip: input.ip ?? null,
+      traceparent: input.traceparent ?? null,
+      balanceLowThreshold:
+        input.currency === deps.config.PLATFORM_CURRENCY && threshold > 0n ? threshold : null,
+    },
+    lease,
+  );
+  return answer;
 }
 
 export interface TransferView {

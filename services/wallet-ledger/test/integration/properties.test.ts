@@ -9,7 +9,6 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { infraEnv } from '@wallet/testing';
 import { createSystemAccounts } from '../../src/db/system-accounts.ts';
-import { plainFinish } from '../../src/operations/deps.ts';
 import { transferFunds } from '../../src/operations/movements.ts';
 import { reconcile } from '../../src/operations/reconcile.ts';
 import { startLedger, type Ledger } from './helpers.ts';
@@ -195,7 +194,7 @@ describe.skipIf(!adminUrl)('ledger invariants under random concurrent interleavi
             initiatedBy: sub,
             risk,
           },
-          plainFinish,
+          null,
         ),
       ),
     );
