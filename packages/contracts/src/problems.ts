@@ -38,6 +38,8 @@ export const ProblemType = {
   /** A pending one-time code that can no longer be issued (expired, used, replaced, or issued too often). */
   codeUnavailable: `${PROBLEM_BASE}code-unavailable`,
   tokenReused: `${PROBLEM_BASE}token-reused`,
+  /** Changing an authentication factor needs a recent full re-authentication (403; POST /v1/auth/reauthenticate). */
+  reauthenticationRequired: `${PROBLEM_BASE}reauthentication-required`,
   dependencyUnavailable: `${PROBLEM_BASE}dependency-unavailable`,
   /** The service is at its limit of work in flight and refused this request early (503, Retry-After). */
   overloaded: `${PROBLEM_BASE}overloaded`,

@@ -8,6 +8,7 @@ import { housekeepingWorker, outboxRelayWorker } from './events/workers.ts';
 import { keyRingKids, parseKeyRing } from './security/keyring.ts';
 import { createPasswordHasher } from './security/passwords.ts';
 import { createSigningKeys } from './security/signing-keys.ts';
+import { createBreachedPasswordList } from './security/breached-passwords.ts';
 import type { IdentityDeps } from './application/context.ts';
 import { createBackgroundTasks } from './application/background-tasks.ts';
 
@@ -38,7 +39,9 @@ export const service: ServiceModule<IdentityDatabase, Config> = {
         ring: parseKeyRing(ctx.config.TOTP_ENCRYPTION_KEYS),
         accessTokenTtlSeconds: ctx.config.ACCESS_TOKEN_TTL_SECONDS,
         cacheSeconds: ctx.config.SIGNING_KEY_CACHE_SECONDS,
+        prepublishSeconds: ctx.config.SIGNING_KEY_PREPUBLISH_SECONDS,
       }),
+      breached: createBreachedPasswordList(ctx.config.BREACHED_PASSWORDS_DIR),
       logger: ctx.logger,
     };
     await deps.keys.ensureActiveKey();

@@ -4,10 +4,12 @@ import { messagingMigrations } from '@wallet/platform';
 import { identityTables } from './0002_identity_tables.ts';
 import { codeDeliveryByReference } from './0003_code_delivery_by_reference.ts';
 import { signInThrottle } from './0004_sign_in_throttle.ts';
+import { accountSecurity } from './0005_account_security.ts';
 
 export const migrations: Record<string, Migration> = {
   ...messagingMigrations,
   '0002_identity_tables': identityTables,
   '0003_code_delivery_by_reference': codeDeliveryByReference,
   '0004_sign_in_throttle': signInThrottle,
+  '0005_account_security': accountSecurity,
 };
