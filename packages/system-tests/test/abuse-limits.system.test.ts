@@ -100,7 +100,7 @@ describe.skipIf(!redisUrl)('system (embedded, gateway on Redis): abuse limits', 
           }),
         ),
       );
-      expect(answers.map((a) => a.status)).toEqual(emails.map(() => 201));
+      expect(answers.map((a) => a.status)).toEqual(emails.map(() => 202));
       accounts.push(...emails);
     }
     const sprayer = freshIp();
