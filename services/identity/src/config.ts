@@ -38,7 +38,8 @@ export const configSchema = runtimeEnvSchema.extend({
   SESSION_MAX_AGE_SECONDS: seconds(30 * 24 * 3600),
   MFA_CHALLENGE_TTL_SECONDS: seconds(300, 3600),
   EMAIL_CODE_TTL_SECONDS: seconds(3600, 7 * 24 * 3600),
-  RECOVERY_CODE_TTL_SECONDS: seconds(900, 24 * 3600),
+  /** At most 10 minutes: ASVS 6.5.5 (out-of-band codes). */
+  RECOVERY_CODE_TTL_SECONDS: seconds(600, 24 * 3600),
   /** Wrong guesses allowed per one-time code (e-mail verification, recovery, MFA challenge). */
   CODE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   /**

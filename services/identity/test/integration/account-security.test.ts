@@ -450,6 +450,76 @@ describe.skipIf(!adminUrl)('identity: ASVS 5.0 L2 account security', () => {
     }
   });
 
+  describe('lifetimes and recovery', () => {
+    it('keeps a password valid however old it is: no forced rotation (ASVS 6.2.10)', async () => {
+      const user = await registerVerified(svc);
+      await sql`update users set created_at = now() - interval '5 years', updated_at = now() - interval '5 years'
+        where id = ${user.userId}`.execute(svc.ownerDb);
+      expect((await login(svc, user.email, STRONG_PASSWORD)).status).toBe(200);
+    });
+
+    it('verifies the password exactly as typed: no case change, no truncation (ASVS 6.2.8)', async () => {
+      const long = `${STRONG_PASSWORD}-${'k7'.repeat(30)}`;
+      const user = await registerVerified(svc, uniqueEmail('exact'), long);
+      expect((await login(svc, user.email, long)).status).toBe(200);
+      expect((await login(svc, user.email, long.toUpperCase())).status).toBe(401);
+      expect((await login(svc, user.email, long.slice(0, 64))).status).toBe(401);
+      expect((await login(svc, user.email, long.slice(0, -1))).status).toBe(401);
+    });
+
+    it('ends a session after its idle time and at its absolute lifetime (ASVS 7.3.1, 7.3.2)', async () => {
+      const user = await registerVerified(svc);
+      const idle = await loginTokens(svc, user.email, STRONG_PASSWORD);
+      // The refresh token idles out after REFRESH_TOKEN_TTL_SECONDS without use.
+      await svc.ownerDb
+        .updateTable('refresh_tokens')
+        .set({ expires_at: new Date(Date.now() - 1_000) })
+        .where('session_id', '=', idle.sessionId)
+        .execute();
+      expect((await anonymous(svc).post('/auth/refresh', { refreshToken: idle.refreshToken })).status).toBe(
+        401,
+      );
+
+      const old = await loginTokens(svc, user.email, STRONG_PASSWORD);
+      await svc.ownerDb
+        .updateTable('sessions')
+        .set({ expires_at: new Date(Date.now() - 1_000) })
+        .where('id', '=', old.sessionId)
+        .execute();
+      expect((await anonymous(svc).post('/auth/refresh', { refreshToken: old.refreshToken })).status).toBe(
+        401,
+      );
+      expect(await sessionActive(old.sessionId)).toBe(false);
+      expect((await asHolder(svc, old.accessToken).get('/me')).status).toBe(401);
+    });
+
+    it('resets a forgotten password without bypassing the second factor (ASVS 6.4.3)', async () => {
+      const user = await registerVerified(svc);
+      const tokens = await loginTokens(svc, user.email, STRONG_PASSWORD);
+      await enrolTotp(svc, tokens);
+      await anonymous(svc).post('/auth/recovery', { email: user.email });
+      const notice = await eventuallyLatestEvent<{ codeRef: string }>(
+        svc,
+        'wallet.identity.recovery.requested.v2',
+        user.userId,
+      );
+      const { code } = await issueCode(svc, notice.codeRef, user.email);
+      expect(
+        (
+          await anonymous(svc).post('/auth/recovery/complete', {
+            email: user.email,
+            code,
+            newPassword: THIRD_STRONG_PASSWORD,
+          })
+        ).status,
+      ).toBe(204);
+      const after = await login(svc, user.email, THIRD_STRONG_PASSWORD);
+      expect(after.status).toBe(200);
+      expect(after.body).toMatchObject({ mfaRequired: true });
+      expect(after.body.accessToken).toBeUndefined();
+    });
+  });
+
   describe('refresh-token grace window (ASVS 7.2.4 without weakening reuse detection)', () => {
     it('lets two tabs of one client refresh with the same token at once', async () => {
       const user = await registerVerified(svc);
