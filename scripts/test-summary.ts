@@ -11,5 +11,7 @@ import { readCiResults, summarize } from '@wallet/testing/ci-summary';
 const root = join(import.meta.dirname, '..');
 const resultsDir = process.env['CI_RESULTS_DIR'] ?? join(root, '.data', 'ci-results');
 const summary = summarize(readCiResults(root, resultsDir));
-process.stdout.write(`\n${summary.lines.join('\n')}\n\n${summary.closingLine}\n`);
+const failures =
+  summary.failures.length > 0 ? `\nfailed:\n${summary.failures.map((f) => `  ${f}`).join('\n')}\n` : '';
+process.stdout.write(`\n${summary.lines.join('\n')}\n${failures}\n${summary.closingLine}\n`);
 process.exit(summary.ok ? 0 : 1);

@@ -84,7 +84,11 @@ export function createDatabase<DB>(options: {
   /** Told when reads move between the replica and the primary. */
   onReplicaState?: (state: { usable: boolean; lagMs: number | undefined; error?: string }) => void;
 }): DatabaseHandles<DB> {
-  const poolOptions = { max: options.poolMax, applicationName: options.applicationName, onError: options.onError };
+  const poolOptions = {
+    max: options.poolMax,
+    applicationName: options.applicationName,
+    onError: options.onError,
+  };
   const pool = createPool(options.url, poolOptions);
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   if (!options.readUrl || options.readUrl === options.url) {
@@ -97,7 +101,9 @@ export function createDatabase<DB>(options: {
       close: () => db.destroy(),
     };
   }
-  const replicaDb = new Kysely<DB>({ dialect: new PostgresDialect({ pool: createPool(options.readUrl, poolOptions) }) });
+  const replicaDb = new Kysely<DB>({
+    dialect: new PostgresDialect({ pool: createPool(options.readUrl, poolOptions) }),
+  });
   const policy = options.replica ?? DEFAULT_REPLICA_POLICY;
   let lagMs: number | undefined;
   let usable = false;
@@ -157,7 +163,10 @@ export class MigrationError extends Error {
 }
 
 /** Applies pending migrations in name order; refuses out-of-order ones. Returns the names applied. */
-export async function migrateToLatest<DB>(db: Kysely<DB>, migrations: Record<string, Migration>): Promise<string[]> {
+export async function migrateToLatest<DB>(
+  db: Kysely<DB>,
+  migrations: Record<string, Migration>,
+): Promise<string[]> {
   const { error, results } = await migratorFor(db, migrations).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
@@ -166,8 +175,23 @@ export async function migrateToLatest<DB>(db: Kysely<DB>, migrations: Record<str
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
+/**
+ * The migrations up to and including `last`: how an upgrade test builds the schema of an older release,
+ * fills it with that release's data, then migrates to the latest.
+ */
+export function migrationsThrough(
+  migrations: Record<string, Migration>,
+  last: string,
+): Record<string, Migration> {
+  if (!(last in migrations)) throw new Error(`no migration named ${last}`);
+  return Object.fromEntries(Object.entries(migrations).filter(([name]) => name <= last));
+}
+
 /** True when every known migration has been applied (the readiness check). */
-export async function migrationsAtHead<DB>(db: Kysely<DB>, migrations: Record<string, Migration>): Promise<boolean> {
+export async function migrationsAtHead<DB>(
+  db: Kysely<DB>,
+  migrations: Record<string, Migration>,
+): Promise<boolean> {
   const known = await migratorFor(db, migrations).getMigrations();
   return known.every((m) => m.executedAt !== undefined);
 }

@@ -14,4 +14,5 @@ export * from './openapi.ts';
 export * from './dead-letters.ts';
 export * from './runtime-file.ts';
 export * from './load-shed.ts';
+export * from './work-limiter.ts';
 export * from './request-budget.ts';

@@ -18,6 +18,7 @@ import { generate } from 'otplib';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { expect } from 'vitest';
 import { ProblemType } from '@wallet/contracts';
+import { untilNotShed } from '@wallet/testing';
 import { freshLoopbackAddress } from './client.ts';
 
 export interface Answer<T = Record<string, unknown>> {
@@ -173,8 +174,12 @@ export async function onboardFromOneAddress(
   const mailbox = new Mailbox(client, options.timeoutMs ?? 60_000);
   const statuses: number[] = [];
   const at = options.ip ? { ip: options.ip } : {};
-  const step = async <T>(answer: Promise<Answer<T>>, expected: number, what: string): Promise<Answer<T>> => {
-    const res = await answer;
+  const step = async <T>(
+    send: () => Promise<Answer<T>>,
+    expected: number,
+    what: string,
+  ): Promise<Answer<T>> => {
+    const res = await untilNotShed(send);
     statuses.push(res.status);
     expect(res.status, `${what}: ${JSON.stringify(res.body)}`).toBe(expected);
     return res;
@@ -183,43 +188,46 @@ export async function onboardFromOneAddress(
   await Promise.all(
     Array.from({ length: options.people }, async (_, i) => {
       const person = newPerson(`office${i}`);
-      await step(client.call('POST', '/v1/auth/register', { ...at, body: person }), 202, 'register');
+      await step(() => client.call('POST', '/v1/auth/register', { ...at, body: person }), 202, 'register');
       const code = await mailbox.code(person.email, /\b([0-9]{6})\b/);
       await step(
-        client.call('POST', '/v1/auth/verify-email', { ...at, body: { email: person.email, code } }),
+        () => client.call('POST', '/v1/auth/verify-email', { ...at, body: { email: person.email, code } }),
         204,
         'verify',
       );
       const login = await step(
-        client.call<{ accessToken: string }>('POST', '/v1/auth/login', {
-          ...at,
-          body: { ...person, deviceName: 'office laptop' },
-        }),
+        () =>
+          client.call<{ accessToken: string }>('POST', '/v1/auth/login', {
+            ...at,
+            body: { ...person, deviceName: 'office laptop' },
+          }),
         200,
         'login',
       );
       const token = login.body.accessToken;
       const enrol = await step(
-        client.call<{ secret: string }>('POST', '/v1/me/mfa/totp', { ...at, token }),
+        () => client.call<{ secret: string }>('POST', '/v1/me/mfa/totp', { ...at, token }),
         200,
         'enrol TOTP',
       );
       await step(
-        client.call('POST', '/v1/me/mfa/totp/confirm', {
-          ...at,
-          token,
-          body: { code: await totp(enrol.body.secret) },
-        }),
+        async () =>
+          client.call('POST', '/v1/me/mfa/totp/confirm', {
+            ...at,
+            token,
+            body: { code: await totp(enrol.body.secret) },
+          }),
         200,
         'confirm TOTP',
       );
       // The confirmation used this step's code: step up with the next one.
       const stepUp = await step(
-        client.call<{ accessToken: string }>('POST', '/v1/auth/step-up', {
-          ...at,
-          token,
-          body: { code: await totp(enrol.body.secret, 1) },
-        }),
+        async () =>
+          client.call<{ accessToken: string }>('POST', '/v1/auth/step-up', {
+            ...at,
+            token,
+            body: { code: await totp(enrol.body.secret, 1) },
+          }),
         200,
         'step up',
       );

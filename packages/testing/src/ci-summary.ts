@@ -24,6 +24,17 @@ export interface VitestReport {
   numFailedTestSuites: number;
   numPendingTests: number;
   numTodoTests: number;
+  /** Per test file: what failed and why (absent in hand-made reports). */
+  testResults?: VitestFileResult[];
+}
+
+export interface VitestFileResult {
+  /** Absolute path of the test file. */
+  name: string;
+  status: string;
+  /** Why the file failed outside its tests (a hook, an import). */
+  message?: string;
+  assertionResults?: { fullName: string; status: string; failureMessages?: string[] }[];
 }
 
 export interface WorkspaceReport {
@@ -63,6 +74,11 @@ export interface CiSummary {
   totals: CheckCounts;
   /** One line per step and per report, for the log above the closing line. */
   lines: string[];
+  /**
+   * One line per failed test or test file (`workspace: file > test: first line of the error`), printed
+   * next to the closing line so the end of a red log says what failed, not only how many.
+   */
+  failures: string[];
   /** `N passed, N failed, N skipped` */
   closingLine: string;
   /** CI is green: nothing failed and something passed. */
@@ -83,6 +99,32 @@ export function reportCounts(report: VitestReport): CheckCounts {
     failed: Math.max(report.numFailedTests, report.numFailedTestSuites),
     skipped: report.numPendingTests + report.numTodoTests,
   };
+}
+
+const FAILURE_DETAIL_CHARS = 240;
+
+function firstLine(text: string | undefined): string {
+  const line = (text ?? '').split('\n').find((l) => l.trim().length > 0) ?? '';
+  // Terminal colours from the reporter would only clutter a log.
+  // eslint-disable-next-line no-control-regex
+  const plain = line.replace(/\u001b\[[0-9;]*m/g, '').trim();
+  return plain.length > FAILURE_DETAIL_CHARS ? `${plain.slice(0, FAILURE_DETAIL_CHARS)}…` : plain;
+}
+
+/** `workspace (variant): file > test: error` for each failed test, and each file that failed outside its tests. */
+export function failedTests(r: WorkspaceReport): string[] {
+  const label = `${r.workspace}${r.variant ? ` (${r.variant})` : ''}`;
+  const out: string[] = [];
+  for (const file of r.report.testResults ?? []) {
+    const at = file.name.indexOf(`${r.workspace}/`);
+    const path = at >= 0 ? file.name.slice(at + r.workspace.length + 1) : file.name;
+    const failed = (file.assertionResults ?? []).filter((a) => a.status === 'failed');
+    for (const a of failed)
+      out.push(`${label}: ${path} > ${a.fullName}: ${firstLine(a.failureMessages?.[0])}`);
+    if (file.status === 'failed' && failed.length === 0)
+      out.push(`${label}: ${path}: ${firstLine(file.message)}`);
+  }
+  return out;
 }
 
 const describe = (c: CheckCounts): string =>
@@ -141,8 +183,9 @@ export function summarize(results: CiResults): CiSummary {
     const label = `${r.workspace}${r.variant ? ` (${r.variant})` : ''}`;
     lines.push(`  ${label.padEnd(52)} ${describe(counts)}`);
   }
+  const failures = results.reports.flatMap(failedTests);
   const closingLine = `${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`;
-  return { totals, lines, closingLine, ok: totals.failed === 0 && totals.passed > 0 };
+  return { totals, lines, failures, closingLine, ok: totals.failed === 0 && totals.passed > 0 };
 }
 
 const REPORT_FILE = /^\.test-results(?:\.([a-z0-9-]+))?\.json$/;

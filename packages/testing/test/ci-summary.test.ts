@@ -107,6 +107,43 @@ describe('summarize', () => {
     expect(summarize({ steps: [], checks: {}, reports }).closingLine).toBe('158 passed, 1 failed, 2 skipped');
   });
 
+  it('names each failed test and each file that failed outside its tests, with the first line of its error', () => {
+    const failing: VitestReport = {
+      ...report(5, 1, 2),
+      testResults: [
+        {
+          name: '/ci/work/packages/system-tests/test/embedded.system.test.ts',
+          status: 'failed',
+          assertionResults: [
+            {
+              fullName: 'office > 25 newcomers',
+              status: 'failed',
+              failureMessages: ['\u001b[31mAssertionError\u001b[39m: expected 503 to be 201\n    at x.ts:1'],
+            },
+            { fullName: 'office > passes', status: 'passed' },
+          ],
+        },
+        {
+          name: '/ci/work/packages/system-tests/test/dapr.system.test.ts',
+          status: 'failed',
+          message: 'Error: migrate identity exited with code 1\nstack',
+          assertionResults: [{ fullName: 'dapr > money', status: 'skipped' }],
+        },
+        { name: '/ci/work/packages/system-tests/test/green.test.ts', status: 'passed', assertionResults: [] },
+      ],
+    };
+    const summary = summarize({
+      steps: [],
+      checks: {},
+      reports: [...green, { workspace: 'packages/system-tests', variant: '', report: failing }],
+    });
+    expect(summary.failures).toEqual([
+      'packages/system-tests: test/embedded.system.test.ts > office > 25 newcomers: AssertionError: expected 503 to be 201',
+      'packages/system-tests: test/dapr.system.test.ts: Error: migrate identity exited with code 1',
+    ]);
+    expect(summarize({ steps: [], checks: {}, reports: green }).failures).toEqual([]);
+  });
+
   it('counts a step that never finished (the run was killed) as failed, and a skipped one as skipped', () => {
     const steps = [
       ...greenSteps(),

@@ -20,7 +20,13 @@ import {
   type SecondFactor,
   type Trx,
 } from './context.ts';
-import { admitSignInAttempt, completeSignIn, failSignIn } from './sign-in-throttle.ts';
+import {
+  admitSignInAttempt,
+  completeSignIn,
+  failSignIn,
+  releaseSignInAttempt,
+  type SignInAttempt,
+} from './sign-in-throttle.ts';
 
 export interface SignedInSession {
   userId: string;
@@ -108,7 +114,10 @@ export async function changePassword(
     .where('id', '=', session.userId)
     .executeTakeFirstOrThrow();
   const attempt = await admitSignInAttempt(deps, user.email, meta);
-  if (!(await deps.hasher.verify(user.password_hash, input.currentPassword))) {
+  const right = await checkedOrReleased(deps, attempt, () =>
+    deps.hasher.verify(user.password_hash, input.currentPassword),
+  );
+  if (!right) {
     await failSignIn(deps, attempt, user, meta);
     throw identityProblems.wrongCurrentPassword();
   }
@@ -142,6 +151,23 @@ export async function changePassword(
   });
 }
 
+/**
+ * Runs a password check; when it is not made at all (the hashing queue is full: 503 `overloaded`), no
+ * attempt was made either, so the admitted attempt is given back (as sign-in does).
+ */
+async function checkedOrReleased(
+  deps: IdentityDeps,
+  attempt: SignInAttempt,
+  check: () => Promise<boolean>,
+): Promise<boolean> {
+  try {
+    return await check();
+  } catch (error) {
+    await releaseSignInAttempt(deps, attempt);
+    throw error;
+  }
+}
+
 export interface Reauthenticated {
   accessToken: string;
   expiresIn: number;
@@ -172,7 +198,9 @@ export async function reauthenticate(
   }
   const attempt = await admitSignInAttempt(deps, user.email, meta);
   let factor: SecondFactor | null = null;
-  const passwordRight = await deps.hasher.verify(user.password_hash, input.password);
+  const passwordRight = await checkedOrReleased(deps, attempt, () =>
+    deps.hasher.verify(user.password_hash, input.password),
+  );
   if (passwordRight && user.mfa_enabled && input.code)
     factor = await consumeSecondFactor(deps, user, input.code);
   if (!passwordRight || (user.mfa_enabled && !factor)) {

@@ -278,9 +278,16 @@ export async function login(
     .where('email', '=', input.email)
     .executeTakeFirst();
   // Unknown e-mail: the same argon2 work, the same answer.
-  const valid = user
-    ? await deps.hasher.verify(user.password_hash, input.password)
-    : await deps.hasher.verifyAgainstDummy(input.password);
+  let valid: boolean;
+  try {
+    valid = user
+      ? await deps.hasher.verify(user.password_hash, input.password)
+      : await deps.hasher.verifyAgainstDummy(input.password);
+  } catch (error) {
+    // Not checked at all (too much hashing waiting, see passwords.ts): no attempt was made.
+    await releaseSignInAttempt(deps, attempt);
+    throw error;
+  }
   if (!user || !valid) {
     await failSignIn(deps, attempt, user ?? null, meta);
     throw identityProblems.invalidCredentials();

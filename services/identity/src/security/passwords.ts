@@ -1,9 +1,13 @@
 /**
  * argon2id through @node-rs/argon2 (prebuilt native binding; hashing runs off the event loop).
  * Parameters come from configuration; a hash made with other parameters is upgraded on the next
- * successful login.
+ * successful login. At most one hash per core runs at once; the rest wait only as long as their
+ * request can still use the answer, else the request is answered 503 `overloaded` with Retry-After
+ * (service-kit's work limiter), instead of hashes piling up until every sign-in times out.
  */
+import { availableParallelism } from 'node:os';
 import { hash, parseOptions, verify, type Algorithm } from '@node-rs/argon2';
+import { createWorkLimiter, WorkOverloadedError, type WorkLimiter } from '@wallet/service-kit';
 import type { Argon2Parameters } from '../config.ts';
 import { normalisePassword } from '../domain/password-policy.ts';
 
@@ -18,26 +22,35 @@ export interface PasswordHasher {
   needsRehash(hashed: string): boolean;
 }
 
-export async function createPasswordHasher(params: Argon2Parameters): Promise<PasswordHasher> {
+export async function createPasswordHasher(
+  params: Argon2Parameters,
+  limiter: WorkLimiter = createWorkLimiter({ what: 'password hashing', concurrency: availableParallelism() }),
+): Promise<PasswordHasher> {
   const options = {
     algorithm: ARGON2ID,
     memoryCost: params.memoryKib,
     timeCost: params.timeCost,
     parallelism: params.parallelism,
   };
-  const doHash = (password: string) => hash(normalisePassword(password), options);
+  const doHash = (password: string) => limiter.run(() => hash(normalisePassword(password), options));
+  const doVerify = (hashed: string, password: string) =>
+    limiter.run(() => verify(hashed, normalisePassword(password)));
   const dummy = await doHash(`dummy-${Math.random()}-never-a-password`);
   return {
     hash: doHash,
     async verify(hashed, password) {
       try {
-        return await verify(hashed, normalisePassword(password));
-      } catch {
+        return await doVerify(hashed, password);
+      } catch (error) {
+        if (error instanceof WorkOverloadedError) throw error;
         return false;
       }
     },
     async verifyAgainstDummy(password) {
-      await verify(dummy, normalisePassword(password)).catch(() => false);
+      await doVerify(dummy, password).catch((error: unknown) => {
+        if (error instanceof WorkOverloadedError) throw error;
+        return false;
+      });
       return false;
     },
     needsRehash(hashed) {

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { decodeJwt } from 'jose';
 import { generate } from 'otplib';
 import { sql } from 'kysely';
-import { waitFor } from '@wallet/testing';
+import { untilNotShed, waitFor } from '@wallet/testing';
 import { startTestService, type ServiceClient, type TestService } from '@wallet/service-testing';
 import type { InternalSubject } from '@wallet/service-kit';
 import { accessTokenClaimsSchema } from '@wallet/contracts';
@@ -158,11 +158,9 @@ export async function registerUser(
   email = uniqueEmail(),
   password = STRONG_PASSWORD,
 ) {
-  const res = await anonymous(svc).post('/auth/register', {
-    email,
-    password,
-    displayName: 'Test User',
-  });
+  const res = await untilNotShed(() =>
+    anonymous(svc).post('/auth/register', { email, password, displayName: 'Test User' }),
+  );
   if (res.status !== 202) throw new Error(`register answered ${res.status}: ${res.text}`);
   return { email, password, userId: await eventuallyUserId(svc, email) };
 }

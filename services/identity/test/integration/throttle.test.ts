@@ -4,7 +4,7 @@
  * signed in from, and nothing ever locks the owner out of their usual address or device.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { infraEnv } from '@wallet/testing';
+import { infraEnv, isShed, untilNotShed } from '@wallet/testing';
 import { ProblemType } from '@wallet/contracts';
 import {
   OTHER_STRONG_PASSWORD,
@@ -160,13 +160,16 @@ describe.skipIf(!adminUrl)('identity: sign-in throttling (default policy)', () =
     const checked = burst.filter((a) => a.status === 401).length;
     expect(checked).toBeGreaterThanOrEqual(20);
     expect(checked).toBeLessThanOrEqual(40);
-    expect(burst.filter((a) => a.status === 429)).toHaveLength(80 - checked);
+    // The rest were refused unchecked: throttled (429), or shed while the machine is busy (503 overloaded).
+    expect(burst.filter((a) => a.status === 429 || isShed(a))).toHaveLength(80 - checked);
 
     // 35 newcomers behind one address sign in for the first time, all at once: nobody is refused. (More
     // than twice the ceiling in flight at once, 40 here, waits 1 s: beyond the gateway's 600 a minute.)
     const office = { ip: freshIp() };
     const people = await Promise.all(Array.from({ length: 35 }, () => registerVerified(svc)));
-    const answers = await Promise.all(people.map((p) => login(svc, p.email, STRONG_PASSWORD, office)));
+    const answers = await Promise.all(
+      people.map((p) => untilNotShed(() => login(svc, p.email, STRONG_PASSWORD, office))),
+    );
     expect(answers.map((a) => a.status)).toEqual(people.map(() => 200));
   });
 

@@ -17,6 +17,11 @@ export const codeDeliveryByReference: Migration = {
       .addColumn('issued_count', 'integer', (c) => c.notNull().defaultTo(0))
       .addColumn('issued_at', 'timestamptz')
       .execute();
+    // Codes created before this migration were issued once at creation: say so, or the constraint
+    // below refuses every existing row and the upgrade of a live database fails.
+    await sql`update one_time_codes set issued_count = 1, issued_at = created_at where code_hash is not null`.execute(
+      db,
+    );
     // A code exists exactly when it has been issued at least once.
     await sql`alter table one_time_codes add constraint one_time_codes_issued_has_hash
       check ((issued_count = 0) = (code_hash is null))`.execute(db);
