@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwt } from 'jose';
 import { sql } from 'kysely';
-import { infraEnv } from '@wallet/testing';
+import { infraEnv, isShed, untilNotShed } from '@wallet/testing';
 import { ProblemType } from '@wallet/contracts';
 import {
   OTHER_STRONG_PASSWORD,
@@ -79,14 +79,10 @@ describe.skipIf(!adminUrl)('identity: ASVS 5.0 L2 account security', () => {
     it('answers a known address exactly like a new one and e-mails its owner instead', async () => {
       const owner = await registerVerified(svc);
       const fresh = uniqueEmail('fresh');
-      const forNew = await anonymous(svc).post('/auth/register', {
-        email: fresh,
-        password: THIRD_STRONG_PASSWORD,
-      });
-      const forKnown = await anonymous(svc).post('/auth/register', {
-        email: owner.email,
-        password: THIRD_STRONG_PASSWORD,
-      });
+      const signUp = (email: string) =>
+        untilNotShed(() => anonymous(svc).post('/auth/register', { email, password: THIRD_STRONG_PASSWORD }));
+      const forNew = await signUp(fresh);
+      const forKnown = await signUp(owner.email);
       expect(forKnown.status).toBe(202);
       expect(forNew.status).toBe(202);
       expect(forKnown.text).toBe(forNew.text);
@@ -118,16 +114,23 @@ describe.skipIf(!adminUrl)('identity: ASVS 5.0 L2 account security', () => {
       expect((await login(svc, owner.email, THIRD_STRONG_PASSWORD)).status).toBe(401);
     });
 
-    it('answers known and new addresses in the same time (medians of 150 each within 1 ms)', async () => {
+    it('answers known and new addresses in the same time (medians of 100 each within 1 ms)', async () => {
       const known: string[] = [];
       for (let i = 0; i < 5; i += 1) known.push((await registerVerified(svc)).email);
       const client = anonymous(svc);
-      const timed = async (email: string) => {
-        const started = performance.now();
-        const res = await client.post('/auth/register', { email, password: THIRD_STRONG_PASSWORD });
-        const ms = performance.now() - started;
-        expect(res.status).toBe(202);
-        return ms;
+      // A shed answer (503 overloaded: the machine is busy) is no sample: wait as told and send again.
+      const timed = async (email: string): Promise<number> => {
+        for (;;) {
+          const started = performance.now();
+          const res = await client.post('/auth/register', { email, password: THIRD_STRONG_PASSWORD });
+          const ms = performance.now() - started;
+          if (isShed(res)) {
+            await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after')) * 1000));
+            continue;
+          }
+          expect(res.status).toBe(202);
+          return ms;
+        }
       };
       const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
       for (let i = 0; i < 20; i += 1) await timed(uniqueEmail('warmup'));
@@ -136,7 +139,7 @@ describe.skipIf(!adminUrl)('identity: ASVS 5.0 L2 account security', () => {
       const rounds: { k: number; u: number }[] = [];
       for (let round = 0; round < 5; round += 1) {
         const times = { known: [] as number[], unknown: [] as number[] };
-        for (let i = 0; i < 150; i += 1) {
+        for (let i = 0; i < 100; i += 1) {
           for (const isKnown of Math.random() < 0.5 ? [true, false] : [false, true]) {
             const ms = await timed(isKnown ? known[i % known.length]! : uniqueEmail('newcomer'));
             (isKnown ? times.known : times.unknown).push(ms);
@@ -151,17 +154,13 @@ describe.skipIf(!adminUrl)('identity: ASVS 5.0 L2 account security', () => {
 
     it('tells an owner of a flood of sign-ups at most once a minute', async () => {
       const owner = await registerVerified(svc);
-      for (let i = 0; i < 4; i += 1)
-        expect(
-          (
-            await anonymous(svc).post('/auth/register', {
-              email: owner.email,
-              password: THIRD_STRONG_PASSWORD,
-            })
-          ).status,
-        ).toBe(202);
+      for (let i = 0; i < 4; i += 1) {
+        const again = await untilNotShed(() =>
+          anonymous(svc).post('/auth/register', { email: owner.email, password: THIRD_STRONG_PASSWORD }),
+        );
+        expect(again.status).toBe(202);
+      }
       await eventuallyLatestEvent(svc, SIGN_UP_ATTEMPTED, owner.userId);
-      // Every task has run once the later sign-up of a new address has its account.
       // Tasks start in order: once a later sign-up's account exists, the notices have run (a short margin
       // for the last of them to commit; no event can show that nothing more will come).
       await registerUser(svc);
