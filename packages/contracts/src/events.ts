@@ -83,6 +83,23 @@ export const Events = {
     source: 'identity',
     schema: z.object({ userId: id, email: z.string().email(), codeRef, expiresAt: isoTime }),
   }),
+  /**
+   * Someone signed up with an address that already has an account (identity answers both alike): the
+   * owner is told, with a recovery code by reference in case it was them and they forgot the password.
+   */
+  signUpAttempted: defineEvent({
+    type: 'wallet.identity.sign-up.attempted.v1',
+    topic: 'identity.sign-up.attempted',
+    source: 'identity',
+    schema: z.object({ userId: id, email: z.string().email(), codeRef, expiresAt: isoTime }),
+  }),
+  /** A new e-mail verification code was asked for (resend); the previous one stops working. */
+  emailVerificationRequested: defineEvent({
+    type: 'wallet.identity.email.verification.requested.v1',
+    topic: 'identity.email.verification.requested',
+    source: 'identity',
+    schema: z.object({ userId: id, email: z.string().email(), codeRef, expiresAt: isoTime }),
+  }),
   passwordChanged: defineEvent({
     type: 'wallet.identity.password.changed.v1',
     topic: 'identity.password.changed',

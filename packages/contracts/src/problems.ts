@@ -40,6 +40,8 @@ export const ProblemType = {
   tokenReused: `${PROBLEM_BASE}token-reused`,
   /** A passkey ceremony that failed: spent or expired challenge, unknown credential, or a response that does not verify (401). */
   passkeyRejected: `${PROBLEM_BASE}passkey-rejected`,
+  /** Changing an authentication factor needs a recent full re-authentication (403; POST /v1/auth/reauthenticate). */
+  reauthenticationRequired: `${PROBLEM_BASE}reauthentication-required`,
   dependencyUnavailable: `${PROBLEM_BASE}dependency-unavailable`,
   /** The service is at its limit of work in flight and refused this request early (503, Retry-After). */
   overloaded: `${PROBLEM_BASE}overloaded`,

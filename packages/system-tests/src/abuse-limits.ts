@@ -188,7 +188,7 @@ export async function onboardFromOneAddress(
   await Promise.all(
     Array.from({ length: options.people }, async (_, i) => {
       const person = newPerson(`office${i}`);
-      await step(() => client.call('POST', '/v1/auth/register', { ...at, body: person }), 201, 'register');
+      await step(() => client.call('POST', '/v1/auth/register', { ...at, body: person }), 202, 'register');
       const code = await mailbox.code(person.email, /\b([0-9]{6})\b/);
       await step(
         () => client.call('POST', '/v1/auth/verify-email', { ...at, body: { email: person.email, code } }),
@@ -242,7 +242,7 @@ export async function registeredOwner(client: PublicClient, ip: string, home: st
   const person = newPerson('owner');
   const mailbox = new Mailbox(client, 30_000);
   const registered = await client.call('POST', '/v1/auth/register', { ip, body: person });
-  expect(registered.status, JSON.stringify(registered.body)).toBe(201);
+  expect(registered.status, JSON.stringify(registered.body)).toBe(202);
   const code = await mailbox.code(person.email, /\b([0-9]{6})\b/);
   expect(
     (await client.call('POST', '/v1/auth/verify-email', { ip, body: { email: person.email, code } })).status,

@@ -142,10 +142,9 @@ export function gatewayClient(
   async function onboard(label: string): Promise<User> {
     const email = `${label}+${randomUUID().slice(0, 8)}@example.com`;
     const password = `correct horse ${randomUUID()}`;
-    const registered = await call<{ userId: string }>('POST', '/v1/auth/register', {
-      body: { email, password },
-    });
-    expectStatus(registered, 201, `register ${email}`);
+    // 202 for every address (identity does not tell whether it has an account).
+    const registered = await call('POST', '/v1/auth/register', { body: { email, password } });
+    expectStatus(registered, 202, `register ${email}`);
     const code = await readCode(email);
     expectStatus(
       await call('POST', '/v1/auth/verify-email', { body: { email, code } }),
@@ -162,7 +161,9 @@ export function gatewayClient(
         (await call<{ items?: { walletId: string }[] }>('GET', '/v1/wallets', { token })).body?.items?.[0],
       { timeoutMs, intervalMs: 100, what: `the default wallet of ${email}` },
     );
-    return { email, userId: registered.body.userId, token, walletId: wallet.walletId };
+    const me = await call<{ userId: string }>('GET', '/v1/me', { token });
+    expectStatus(me, 200, `me ${email}`);
+    return { email, userId: me.body.userId, token, walletId: wallet.walletId };
   }
 
   async function deposit(user: User, amount: bigint): Promise<void> {

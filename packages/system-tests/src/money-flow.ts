@@ -106,10 +106,8 @@ export async function moneyFlow(
 
   async function registerAndLogin(email: string): Promise<{ userId: string; token: string }> {
     const password = `correct horse ${randomUUID()}`;
-    const registered = await call<{ userId: string }>('POST', '/v1/auth/register', {
-      body: { email, password },
-    });
-    expect(registered.status, JSON.stringify(registered.body)).toBe(201);
+    const registered = await call('POST', '/v1/auth/register', { body: { email, password } });
+    expect(registered.status, JSON.stringify(registered.body)).toBe(202);
     const code = await readCode(email, /\b([0-9]{6})\b/);
     const verified = await call('POST', '/v1/auth/verify-email', { body: { email, code } });
     expect(verified.status, JSON.stringify(verified.body)).toBe(204);
@@ -117,7 +115,9 @@ export async function moneyFlow(
       body: { email, password, deviceName: 'system-test' },
     });
     expect(login.status, JSON.stringify(login.body)).toBe(200);
-    return { userId: registered.body.userId, token: login.body.accessToken };
+    const me = await call<{ userId: string }>('GET', '/v1/me', { token: login.body.accessToken });
+    expect(me.status, JSON.stringify(me.body)).toBe(200);
+    return { userId: me.body.userId, token: login.body.accessToken };
   }
 
   async function defaultWallet(

@@ -106,13 +106,21 @@ export function publicClient(
     call,
     async registerVerified(label) {
       const { email, password } = newAccount(label);
-      const { userId } = await ok<{ userId: string }>(
-        call('POST', '/v1/auth/register', { body: { email, password } }),
-        201,
-        `register ${label}`,
-      );
+      // 202 for every address (no enumeration): the id is read back once signed in.
+      await ok(call('POST', '/v1/auth/register', { body: { email, password } }), 202, `register ${label}`);
       const code = await readCode(email);
       await ok(call('POST', '/v1/auth/verify-email', { body: { email, code } }), 204, `verify ${label}`);
+      const { accessToken } = await ok<{ accessToken: string }>(
+        call('POST', '/v1/auth/login', { body: { email, password } }),
+        200,
+        `sign in ${label}`,
+      );
+      const { userId } = await ok<{ userId: string }>(
+        call('GET', '/v1/me', { token: accessToken }),
+        200,
+        `me ${label}`,
+      );
+      await ok(call('POST', '/v1/auth/logout', { token: accessToken }), 204, `sign out ${label}`);
       return { email, password, userId };
     },
     createAdmin(label, identityDatabaseUrl) {

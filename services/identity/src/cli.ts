@@ -2,7 +2,9 @@
  * identity's operator commands (`npm run identity -- <command>` at the repository root):
  *   create-admin --email <address> --password-stdin|--password-file <path>|--password <password>
  *                                                           the first administrator (no default password exists)
- *   rotate-signing-key                                      new access-token key; the old one stays in the JWKS until its tokens expire
+ *   rotate-signing-key [--now]                              publish the next access-token key, signing from
+ *                                                           SIGNING_KEY_PREPUBLISH_SECONDS later (--now: at once,
+ *                                                           for a compromised key); the old one stays in the JWKS until its tokens expire
  * Where: with DATABASE_URL set, that database and this process's environment (a pod, a Job); otherwise
  * the platform running on this machine, `npm start` or `npm run start:dapr`, found through the runtime
  * file it wrote (`.data/embedded/` or `.data/dapr/runtime.json`, or WALLET_DATA_DIR's), with the running
@@ -29,6 +31,7 @@ import { emailSchema } from './domain/email.ts';
 import { keyRingKids, parseKeyRing } from './security/keyring.ts';
 import { createPasswordHasher } from './security/passwords.ts';
 import { createSigningKeys } from './security/signing-keys.ts';
+import { createBreachedPasswordList } from './security/breached-passwords.ts';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -68,7 +71,9 @@ async function withDeps<T>(work: (deps: IdentityDeps) => Promise<T>): Promise<T>
         ring,
         accessTokenTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
         cacheSeconds: config.SIGNING_KEY_CACHE_SECONDS,
+        prepublishSeconds: config.SIGNING_KEY_PREPUBLISH_SECONDS,
       }),
+      breached: createBreachedPasswordList(config.BREACHED_PASSWORDS_DIR),
       logger,
     });
   } finally {
@@ -96,7 +101,10 @@ program
   .option('--password-stdin', 'read the password from standard input (keeps it out of shell history and ps)')
   .option('--password-file <path>', 'read the password from a file (a mounted Kubernetes Secret)')
   .option('--display-name <name>', 'display name')
-  .option('--exists-ok', 'exit 0, changing nothing, when the address is already registered (a repeated bootstrap Job)')
+  .option(
+    '--exists-ok',
+    'exit 0, changing nothing, when the address is already registered (a repeated bootstrap Job)',
+  )
   .action(
     async (options: {
       email: string;
@@ -112,7 +120,8 @@ program
         : options.passwordFile
           ? (await readFile(options.passwordFile, 'utf8')).replace(/\r?\n$/, '')
           : options.password;
-      if (!password) throw new Error('give --password-stdin, --password-file <path> or --password <password>');
+      if (!password)
+        throw new Error('give --password-stdin, --password-file <path> or --password <password>');
       let result: { created: boolean; userId?: string };
       try {
         result = await withDeps((deps) =>
@@ -134,13 +143,16 @@ program
 program
   .command('rotate-signing-key')
   .description(
-    'activate a new access-token signing key; the old public key stays published until its tokens have expired',
+    'publish the next access-token signing key, which signs from SIGNING_KEY_PREPUBLISH_SECONDS on; the old public key stays published until its tokens have expired',
   )
-  .action(async () => {
-    const result = await withDeps((deps) => deps.keys.rotate());
+  .option('--now', 'replace the active key at once, without pre-publication (a compromised key)')
+  .action(async (options: { now?: boolean }) => {
+    const result = await withDeps((deps) => deps.keys.rotate({ immediately: options.now === true }));
     process.stdout.write(
       `${JSON.stringify({
         activeKid: result.activeKid,
+        nextKid: result.nextKid,
+        nextActivatesAt: result.nextActivatesAt?.toISOString() ?? null,
         retiredKid: result.retiredKid,
         retiredKeyPublishedUntil: result.retiredPublishedUntil?.toISOString() ?? null,
       })}\n`,

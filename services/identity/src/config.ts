@@ -39,7 +39,8 @@ export const configSchema = runtimeEnvSchema.extend({
   SESSION_MAX_AGE_SECONDS: seconds(30 * 24 * 3600),
   MFA_CHALLENGE_TTL_SECONDS: seconds(300, 3600),
   EMAIL_CODE_TTL_SECONDS: seconds(3600, 7 * 24 * 3600),
-  RECOVERY_CODE_TTL_SECONDS: seconds(900, 24 * 3600),
+  /** At most 10 minutes: ASVS 6.5.5 (out-of-band codes). */
+  RECOVERY_CODE_TTL_SECONDS: seconds(600, 24 * 3600),
   /** Wrong guesses allowed per one-time code (e-mail verification, recovery, MFA challenge). */
   CODE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
   /**
@@ -47,6 +48,12 @@ export const configSchema = runtimeEnvSchema.extend({
    * each replaces the last). Bounds what a misbehaving caller can do with a reference.
    */
   CODE_MAX_ISSUES: z.coerce.number().int().min(1).max(50).default(10),
+  /**
+   * Codes sent without a signed-in request (verification resends, notices of a sign-up with a known
+   * address): at most one per interval and this many an hour per account; beyond, silently none.
+   */
+  CODE_RESEND_INTERVAL_SECONDS: seconds(60, 3600),
+  CODE_RESEND_MAX_PER_HOUR: z.coerce.number().int().min(1).max(100).default(5),
   /**
    * Sign-in throttling keyed on failures (wrong password, second-factor or recovery code); see
    * src/domain/throttle.ts. Per account and source address: this many failures are free...
@@ -68,6 +75,32 @@ export const configSchema = runtimeEnvSchema.extend({
   TOTP_ISSUER: z.string().min(1).max(64).default('Wallet'),
   /** How long a replica trusts its cached copy of the signing keys (a rotation reaches every replica within it). */
   SIGNING_KEY_CACHE_SECONDS: seconds(30, 600),
+  /**
+   * Directory of breached-password range files (HIBP layout, `<PREFIX>.txt`); unset = the list bundled
+   * with identity (data/breached-passwords/).
+   */
+  BREACHED_PASSWORDS_DIR: z.string().min(1).optional(),
+  /**
+   * How recent the session's last full authentication (every factor the user has) must be to change a
+   * factor (authenticator app, recovery codes): ASVS 7.5.1.
+   */
+  REAUTH_WINDOW_SECONDS: seconds(300, 3600),
+  /**
+   * A spent refresh token presented again within this time by the same client (two tabs refreshing at
+   * once) gets a fresh sibling instead of revoking the session; 0 turns the grace off. Any other reuse
+   * still revokes the session.
+   */
+  REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(10),
+  /**
+   * A rotated-in signing key is published in the JWKS this long before it signs anything, so every
+   * verifier's cached JWKS knows it first (gateway JWKS_CACHE_SECONDS=300 + the JWKS max-age of 60 s).
+   */
+  SIGNING_KEY_PREPUBLISH_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3600)
+    .default(900),
   /** Period of the housekeeping worker (expired codes, challenges, throttle rows). 0 disables it. */
   HOUSEKEEPING_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   /** Passkeys (WebAuthn): relying party id, origins, name, challenge lifetime (security/relying-party.ts). */
@@ -90,6 +123,9 @@ export function argon2Parameters(config: Config): Argon2Parameters {
   };
 }
 
+/** The gateway's JWKS cache (300 s) plus the JWKS answer's max-age (60 s). */
+export const MIN_PRODUCTION_PREPUBLISH_SECONDS = 360;
+
 /** identity's own production refusals, beside the service kit's. */
 export function identityProductionProblems(config: Config): string[] {
   if (config.APP_ENV !== 'production') return [];
@@ -103,5 +139,9 @@ export function identityProductionProblems(config: Config): string[] {
   if (config.LOGIN_DELAY_BASE_MS === 0)
     found.push('LOGIN_DELAY_BASE_MS: throttling between failures cannot be off in production');
   found.push(...relyingPartyProductionProblems(config));
+  if (config.SIGNING_KEY_PREPUBLISH_SECONDS < MIN_PRODUCTION_PREPUBLISH_SECONDS)
+    found.push(
+      `SIGNING_KEY_PREPUBLISH_SECONDS: at least ${MIN_PRODUCTION_PREPUBLISH_SECONDS} (verifiers cache the JWKS for up to 360 s)`,
+    );
   return found;
 }

@@ -10,6 +10,7 @@ import { housekeepingWorker, outboxRelayWorker } from './events/workers.ts';
 import { keyRingKids, parseKeyRing } from './security/keyring.ts';
 import { createPasswordHasher } from './security/passwords.ts';
 import { createSigningKeys } from './security/signing-keys.ts';
+import { createBreachedPasswordList } from './security/breached-passwords.ts';
 import type { IdentityDeps } from './application/context.ts';
 import { createBackgroundTasks } from './application/background-tasks.ts';
 
@@ -40,7 +41,9 @@ export const service: ServiceModule<IdentityDatabase, Config> = {
         ring: parseKeyRing(ctx.config.TOTP_ENCRYPTION_KEYS),
         accessTokenTtlSeconds: ctx.config.ACCESS_TOKEN_TTL_SECONDS,
         cacheSeconds: ctx.config.SIGNING_KEY_CACHE_SECONDS,
+        prepublishSeconds: ctx.config.SIGNING_KEY_PREPUBLISH_SECONDS,
       }),
+      breached: createBreachedPasswordList(ctx.config.BREACHED_PASSWORDS_DIR),
       logger: ctx.logger,
     };
     const relyingParty = relyingPartyFrom(ctx.config);

@@ -84,6 +84,14 @@ export const ROUTES: readonly RouteSpec[] = [
     access: 'anonymous',
     rateLimit: 'signup',
   }),
+  // Beyond API.md (docs/api/identity-account-security.md): resend of the verification code.
+  route({
+    method: 'POST',
+    path: '/v1/auth/verify-email/resend',
+    target: identity,
+    access: 'anonymous',
+    rateLimit: 'signup',
+  }),
   route({
     method: 'POST',
     path: '/v1/auth/login',
@@ -160,6 +168,17 @@ export const ROUTES: readonly RouteSpec[] = [
     stepUp: true,
     audit: true,
   }),
+  // Beyond API.md (docs/api/identity-account-security.md): re-authentication, password change, recovery codes.
+  route({
+    method: 'POST',
+    path: '/v1/auth/reauthenticate',
+    target: identity,
+    access: 'user',
+    audit: true,
+    browserSession: 'adopt-step-up',
+  }),
+  route({ method: 'POST', path: '/v1/me/password', target: identity, access: 'user', audit: true }),
+  route({ method: 'POST', path: '/v1/me/mfa/recovery-codes', target: identity, access: 'user', audit: true }),
   route({ method: 'GET', path: '/v1/me/sessions', target: identity, access: 'user' }),
   route({ method: 'DELETE', path: '/v1/me/sessions/{id}', target: identity, access: 'user', audit: true }),
   // Beyond API.md: revoke every session but the current one.

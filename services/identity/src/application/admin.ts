@@ -188,7 +188,7 @@ export async function createAdmin(
   deps: IdentityDeps,
   input: { email: string; password: string; displayName: string | null },
 ): Promise<{ userId: string; created: boolean }> {
-  assertPasswordAcceptable(input.password, [input.email]);
+  await assertPasswordAcceptable(deps, input.password, [input.email]);
   const passwordHash = await deps.hasher.hash(input.password);
   const row = await deps.db
     .insertInto('users')

@@ -7,6 +7,7 @@ import type { CodePurpose } from '../db/schema.ts';
 import {
   amrWith,
   consumeSecondFactor,
+  deviceKey,
   emit,
   identityProblems,
   insertRefreshToken,
@@ -22,10 +23,28 @@ import {
 import { admitSignInAttempt, completeSignIn, failSignIn, releaseSignInAttempt } from './sign-in-throttle.ts';
 import type { BackgroundTasks } from './background-tasks.ts';
 
-export function assertPasswordAcceptable(password: string, userInputs: string[], field = 'password'): void {
+/**
+ * The password rules (length, common list, strength, personal data) and the breached-password list
+ * (ASVS 6.2.4, 6.2.12). A refusal names the field and says why; it depends only on the password and
+ * the inputs given, never on whether an account exists.
+ */
+export async function assertPasswordAcceptable(
+  deps: Pick<IdentityDeps, 'breached'>,
+  password: string,
+  userInputs: string[],
+  field = 'password',
+): Promise<void> {
   const verdict = checkPasswordPolicy(password, userInputs);
   if (!verdict.ok)
     throw problems.validation([{ field: `body.${field}`, message: `password ${verdict.reason}` }]);
+  if (await deps.breached.isBreached(password)) {
+    throw problems.validation([
+      {
+        field: `body.${field}`,
+        message: 'password appears in a known data breach; choose one you have never used elsewhere',
+      },
+    ]);
+  }
 }
 
 /**
@@ -34,7 +53,7 @@ export function assertPasswordAcceptable(password: string, userInputs: string[],
  * mints the code when it sends (`issueCodeForDelivery`), so no code is ever in an event, an outbox row
  * or a broker, and only its keyed hash is in this database.
  */
-async function openPendingCode(
+export async function openPendingCode(
   deps: IdentityDeps,
   trx: Trx,
   userId: string,
@@ -98,45 +117,127 @@ async function consumeCode(
   return false;
 }
 
+/**
+ * Registration that does not tell whether the address has an account (ASVS 6.3.8 / 6.6.x): every
+ * acceptable request gets the same 202 after the same work (password rules, breach list, argon2), and
+ * what differs runs after the answer (`completeRegistration`). A new address gets an account and a
+ * verification code; the owner of a known address gets an e-mail instead (`sign-up.attempted`, with a
+ * recovery code by reference in case they forgot their password). Lost on a crash like a recovery
+ * request: the person asks again.
+ */
 export async function register(
   deps: IdentityDeps,
+  tasks: BackgroundTasks,
   input: { email: string; password: string; displayName: string | null },
   meta: RequestMeta,
-): Promise<{ userId: string }> {
-  assertPasswordAcceptable(input.password, [input.email, ...(input.displayName ? [input.displayName] : [])]);
+): Promise<void> {
+  await assertPasswordAcceptable(deps, input.password, [
+    input.email,
+    ...(input.displayName ? [input.displayName] : []),
+  ]);
   const passwordHash = await deps.hasher.hash(input.password);
-  const userId = await deps.db.transaction().execute(async (trx) => {
+  tasks.run('registration', () =>
+    completeRegistration(deps, { email: input.email, displayName: input.displayName, passwordHash }, meta),
+  );
+}
+
+export async function completeRegistration(
+  deps: IdentityDeps,
+  input: { email: string; displayName: string | null; passwordHash: string },
+  meta: RequestMeta,
+): Promise<void> {
+  await deps.db.transaction().execute(async (trx) => {
     const user = await trx
       .insertInto('users')
-      .values({ email: input.email, display_name: input.displayName, password_hash: passwordHash })
+      .values({ email: input.email, display_name: input.displayName, password_hash: input.passwordHash })
       .onConflict((oc) => oc.column('email').doNothing())
       .returning('id')
       .executeTakeFirst();
-    if (!user) return null;
-    const { codeRef, expiresAt } = await openPendingCode(
-      deps,
-      trx,
-      user.id,
-      'email-verification',
-      deps.config.EMAIL_CODE_TTL_SECONDS,
-    );
-    await emit(
-      trx,
-      'userRegistered',
-      {
-        userId: user.id,
-        email: input.email,
-        displayName: input.displayName,
-        verificationCodeRef: codeRef,
-        verificationExpiresAt: expiresAt.toISOString(),
-      },
-      user.id,
-      meta,
-    );
-    return user.id;
+    if (user) {
+      const { codeRef, expiresAt } = await openPendingCode(
+        deps,
+        trx,
+        user.id,
+        'email-verification',
+        deps.config.EMAIL_CODE_TTL_SECONDS,
+      );
+      await emit(
+        trx,
+        'userRegistered',
+        {
+          userId: user.id,
+          email: input.email,
+          displayName: input.displayName,
+          verificationCodeRef: codeRef,
+          verificationExpiresAt: expiresAt.toISOString(),
+        },
+        user.id,
+        meta,
+      );
+      return;
+    }
+    await noticeSignUpOfKnownAddress(deps, trx, input.email, meta);
   });
-  if (!userId) throw problems.conflict('An account with this e-mail address already exists.');
-  return { userId };
+}
+
+/**
+ * Someone signed up with an address that has an account: its owner is told (and given a recovery code,
+ * by reference, in case it was them and they forgot the password). At most as often as a verification
+ * resend, so nobody can flood an owner's mailbox through sign-up.
+ */
+async function noticeSignUpOfKnownAddress(
+  deps: IdentityDeps,
+  trx: Trx,
+  email: string,
+  meta: RequestMeta,
+): Promise<void> {
+  const owner = await trx
+    .selectFrom('users')
+    .select(['id', 'email'])
+    .where('email', '=', email)
+    .forUpdate()
+    .executeTakeFirst();
+  if (!owner) return;
+  if (!(await mayOpenAnotherCode(deps, trx, owner.id, 'recovery'))) return;
+  const { codeRef, expiresAt } = await openPendingCode(
+    deps,
+    trx,
+    owner.id,
+    'recovery',
+    deps.config.RECOVERY_CODE_TTL_SECONDS,
+  );
+  await emit(
+    trx,
+    'signUpAttempted',
+    { userId: owner.id, email: owner.email, codeRef, expiresAt: expiresAt.toISOString() },
+    owner.id,
+    meta,
+  );
+}
+
+/**
+ * Per-account limit on codes sent without the owner asking through a signed-in session (verification
+ * resends, sign-up notices): one per CODE_RESEND_INTERVAL_SECONDS, CODE_RESEND_MAX_PER_HOUR an hour.
+ * Call with the user's row locked, so parallel requests cannot both pass.
+ */
+export async function mayOpenAnotherCode(
+  deps: IdentityDeps,
+  trx: Trx,
+  userId: string,
+  purpose: CodePurpose,
+): Promise<boolean> {
+  const recent = await trx
+    .selectFrom('one_time_codes')
+    .select([sql<number>`count(*)::int`.as('lastHour'), sql<Date | null>`max(created_at)`.as('newest')])
+    .where('user_id', '=', userId)
+    .where('purpose', '=', purpose)
+    .where('created_at', '>', sql<Date>`now() - interval '1 hour'`)
+    .executeTakeFirstOrThrow();
+  if (recent.lastHour >= deps.config.CODE_RESEND_MAX_PER_HOUR) return false;
+  return (
+    recent.newest === null ||
+    Date.now() - new Date(recent.newest).getTime() >= deps.config.CODE_RESEND_INTERVAL_SECONDS * 1000
+  );
 }
 
 export async function verifyEmail(
@@ -301,6 +402,8 @@ export async function refresh(deps: IdentityDeps, input: { refreshToken: string 
       .select([
         't.id as tokenId',
         't.used_at',
+        't.used_by_device',
+        't.grace_uses',
         't.expires_at as tokenExpiresAt',
         's.id',
         's.user_id',
@@ -316,6 +419,24 @@ export async function refresh(deps: IdentityDeps, input: { refreshToken: string 
       .forUpdate('t')
       .executeTakeFirst();
     if (!row) return { kind: 'invalid' };
+    const now = Date.now();
+    const live =
+      row.revoked_at === null &&
+      row.expires_at.getTime() > now &&
+      row.tokenExpiresAt.getTime() > now &&
+      row.status === 'active';
+    const device = deviceKey(meta);
+    if (row.used_at !== null && live && withinRefreshGrace(deps, row, device, now)) {
+      // Two tabs (or a retry after a lost answer) refreshing with one token: the same client, seconds
+      // apart. It gets a sibling token; the session and the first answer's token stay valid.
+      await trx
+        .updateTable('refresh_tokens')
+        .set((eb) => ({ grace_uses: eb('grace_uses', '+', 1) }))
+        .where('id', '=', row.tokenId)
+        .execute();
+      const refreshToken = await insertRefreshToken(deps, trx, row.id, row.expires_at);
+      return { kind: 'ok', refreshToken, session: row, roles: row.roles };
+    }
     if (row.used_at !== null) {
       // A spent token again: it was stolen or the client is broken. Either way the family is burnt.
       const revoked = await revokeSessions(trx, row.user_id, { ids: [row.id] }, 'refresh-token-reuse', meta);
@@ -323,18 +444,10 @@ export async function refresh(deps: IdentityDeps, input: { refreshToken: string 
         deps.logger.warn({ userId: row.user_id, sessionId: row.id }, 'refresh token reuse: session revoked');
       return { kind: 'reused' };
     }
-    const now = Date.now();
-    if (
-      row.revoked_at !== null ||
-      row.expires_at.getTime() <= now ||
-      row.tokenExpiresAt.getTime() <= now ||
-      row.status !== 'active'
-    ) {
-      return { kind: 'invalid' };
-    }
+    if (!live) return { kind: 'invalid' };
     await trx
       .updateTable('refresh_tokens')
-      .set({ used_at: sql<Date>`now()` })
+      .set({ used_at: sql<Date>`now()`, used_by_device: device })
       .where('id', '=', row.tokenId)
       .execute();
     await trx
@@ -364,6 +477,29 @@ export async function refresh(deps: IdentityDeps, input: { refreshToken: string 
     expiresIn: access.expiresIn,
     sessionId: session.id,
   };
+}
+
+/** Reuses of one spent token the grace window allows (three tabs at once). */
+export const REFRESH_GRACE_MAX_REUSES = 2;
+
+/**
+ * A reuse is forgiven only when it is seconds after the first use, by the same client (device id, or
+ * user agent when none), and not too often; anything else is treated as theft.
+ */
+function withinRefreshGrace(
+  deps: IdentityDeps,
+  token: { used_at: Date | null; used_by_device: string | null; grace_uses: number },
+  device: string,
+  now: number,
+): boolean {
+  const graceMs = deps.config.REFRESH_REUSE_GRACE_SECONDS * 1000;
+  return (
+    graceMs > 0 &&
+    token.used_at !== null &&
+    now - token.used_at.getTime() <= graceMs &&
+    token.used_by_device === device &&
+    token.grace_uses < REFRESH_GRACE_MAX_REUSES
+  );
 }
 
 export async function logout(
@@ -473,7 +609,7 @@ export async function completeRecovery(
   input: { email: string; code: string; newPassword: string },
   meta: RequestMeta,
 ): Promise<void> {
-  assertPasswordAcceptable(input.newPassword, [input.email], 'newPassword');
+  await assertPasswordAcceptable(deps, input.newPassword, [input.email], 'newPassword');
   // A wrong recovery code is a failed sign-in attempt like a wrong password.
   const attempt = await admitSignInAttempt(deps, input.email, meta);
   const user = await deps.db

@@ -13,6 +13,7 @@ import { canonicalRecoveryCode, looksLikeTotp } from '../domain/codes.ts';
 import type { KeyRing } from '../security/keyring.ts';
 import type { PasswordHasher } from '../security/passwords.ts';
 import type { SigningKeys } from '../security/signing-keys.ts';
+import type { BreachedPasswordList } from '../security/breached-passwords.ts';
 import { verifyTotp } from '../security/totp.ts';
 
 export type Db = Kysely<IdentityDatabase>;
@@ -24,6 +25,7 @@ export interface IdentityDeps {
   ring: KeyRing;
   hasher: PasswordHasher;
   keys: SigningKeys;
+  breached: BreachedPasswordList;
   logger: Logger;
 }
 
@@ -69,6 +71,21 @@ export const identityProblems = {
       title: 'Refresh token reused',
       detail: 'This refresh token was already used; the session has been revoked. Sign in again.',
     }),
+  wrongCurrentPassword: () =>
+    new HttpProblem({
+      status: 403,
+      type: ProblemType.invalidCredentials,
+      title: 'Invalid credentials',
+      detail: 'The current password is not right.',
+    }),
+  reauthenticationRequired: (windowSeconds: number) =>
+    new HttpProblem({
+      status: 403,
+      type: ProblemType.reauthenticationRequired,
+      title: 'Re-authentication required',
+      detail: `Changing how you sign in needs a full sign-in within the last ${Math.round(windowSeconds / 60)} minutes: POST /v1/auth/reauthenticate first.`,
+      extensions: { reauthenticateWithin: windowSeconds },
+    }),
   invalidToken: (what: string) => problems.unauthenticated(`The ${what} is invalid or expired.`),
   mfaNotEnabled: () =>
     new HttpProblem({
@@ -113,7 +130,8 @@ export interface SessionTokens {
   sessionId: string;
 }
 
-function deviceKey(meta: RequestMeta): string {
+/** Which client this is: its X-Device-Id, or its user agent when it sends none (hashed). */
+export function deviceKey(meta: RequestMeta): string {
   return sha256Hex(meta.deviceId ? `device:${meta.deviceId}` : `agent:${meta.userAgent ?? ''}`);
 }
 
@@ -164,6 +182,8 @@ export async function openSession(
         user_agent: meta.userAgent?.slice(0, 512) ?? null,
         ip: meta.ip,
         auth_time: now,
+        // A sign-in proves every factor the user has: it is a full authentication.
+        reauthenticated_at: now,
         amr: input.amr,
         step_up_until: stepUpUntil,
         expires_at: expiresAt,

@@ -70,6 +70,8 @@ export interface SessionsTable {
   expires_at: Timestamp;
   revoked_at: Timestamp | null;
   revoked_reason: string | null;
+  /** Last full authentication (every factor the user has): sign-in or re-authentication. */
+  reauthenticated_at: Timestamp | null;
 }
 
 export interface RefreshTokensTable {
@@ -79,6 +81,10 @@ export interface RefreshTokensTable {
   expires_at: Timestamp;
   used_at: Timestamp | null;
   created_at: CreatedAt;
+  /** Device key of the client that spent it (a grace-window reuse must come from the same client). */
+  used_by_device: string | null;
+  /** Siblings minted for reuses within the grace window. */
+  grace_uses: Generated<number>;
 }
 
 export interface MfaChallengesTable {
@@ -123,7 +129,8 @@ export interface SignInSourcesTable {
   last_success_at: Generated<Date>;
 }
 
-export type SigningKeyStatus = 'active' | 'retired';
+/** `next`: published in the JWKS, signs nothing until `activates_at` (pre-publication). */
+export type SigningKeyStatus = 'next' | 'active' | 'retired';
 
 export interface SigningKeysTable {
   kid: string;
@@ -136,6 +143,7 @@ export interface SigningKeysTable {
   retired_at: Timestamp | null;
   /** Published in the JWKS until then (tokens it signed have expired). */
   publish_until: Timestamp | null;
+  activates_at: Timestamp | null;
 }
 
 export interface IdentityDatabase extends MessagingTables {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import * as s from './schemas.ts';
 import { problemJsonSchema } from '@wallet/service-kit';
 import { passkeyPaths } from './passkey-openapi.ts';
+import { REAUTHENTICATION_NOTE, accountSecurityPaths } from './account-security-routes.ts';
 
 type Schema = z.ZodType;
 
@@ -83,11 +84,13 @@ export function openApiDocument(): Record<string, unknown> {
     paths: {
       '/v1/auth/register': {
         post: operation({
-          summary: 'Create an account; a verification code is e-mailed',
+          summary: 'Sign up; a verification code is e-mailed (always 202)',
+          description:
+            'The same answer, after the same work, whether or not the address has an account (no enumeration): a new address gets an account and a verification code; the owner of a known address is e-mailed instead (with a recovery code in case they forgot their password). 400 only for a malformed request or a password that breaks the rules or is in the breached-password list.',
           tags: ['auth'],
           body: s.registerBody,
-          ok: { status: 201, schema: s.registerResponse, description: 'Account created' },
-          errors: [400, 409, 429],
+          ok: { status: 202, description: 'Accepted: check your mailbox' },
+          errors: [400, 429],
           security: false,
         }),
       },
@@ -205,25 +208,38 @@ export function openApiDocument(): Record<string, unknown> {
       '/v1/me/mfa/totp': {
         post: operation({
           summary: 'Start authenticator-app enrolment',
+          description: REAUTHENTICATION_NOTE,
           tags: ['me'],
           ok: { status: 200, schema: s.totpEnrolmentResponse, description: 'Secret and otpauth URL' },
-          errors: [401, 409],
+          errors: [401, 403, 409],
         }),
-        delete: operation({
-          summary: 'Remove the authenticator app (step-up required)',
-          tags: ['me'],
-          ok: { status: 204, description: 'Removed' },
-          errors: [401, 403],
-          stepUp: true,
-        }),
+        delete: {
+          ...operation({
+            summary: 'Remove the authenticator app (step-up required)',
+            description: `${REAUTHENTICATION_NOTE} \`signOutOtherSessions=true\` also ends every other session.`,
+            tags: ['me'],
+            ok: { status: 204, description: 'Removed' },
+            errors: [400, 401, 403],
+            stepUp: true,
+          }),
+          parameters: [
+            {
+              name: 'signOutOtherSessions',
+              in: 'query',
+              required: false,
+              schema: { type: 'string', enum: ['true', 'false'] },
+            },
+          ],
+        },
       },
       '/v1/me/mfa/totp/confirm': {
         post: operation({
           summary: 'Confirm enrolment; recovery codes are shown once',
+          description: REAUTHENTICATION_NOTE,
           tags: ['me'],
           body: s.totpConfirmBody,
           ok: { status: 200, schema: s.recoveryCodesResponse, description: 'Recovery codes' },
-          errors: [400, 401, 409],
+          errors: [400, 401, 403, 409],
         }),
       },
       '/v1/me/sessions': {
@@ -300,6 +316,7 @@ export function openApiDocument(): Record<string, unknown> {
           parameters: [idParam],
         },
       },
+      ...accountSecurityPaths(operation),
       '/.well-known/jwks.json': {
         get: operation({
           summary: 'Public keys that verify access tokens',

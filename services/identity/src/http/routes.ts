@@ -38,6 +38,8 @@ import {
   type UserSession,
 } from '../application/account.ts';
 import { issueCodeForDelivery } from '../application/code-delivery.ts';
+import { afterFactorChange, requireRecentAuthentication } from '../application/account-security.ts';
+import { mountAccountSecurityRoutes, signOutOtherSessionsQuery } from './account-security-routes.ts';
 import { authoriseAdmin, findUsers, lockUser, setRoles, unlockUser } from '../application/admin.ts';
 import type { IdentityDeps, RequestMeta } from '../application/context.ts';
 import type { BackgroundTasks } from '../application/background-tasks.ts';
@@ -103,12 +105,14 @@ export function mountRoutes(
   // --- anonymous flows -------------------------------------------------------------------------
   app.post('/auth/register', async (req, res) => {
     const body = parseOrThrow(s.registerBody, req.body, 'body');
-    const out = await register(
+    // The same answer whether or not the address has an account (see application/auth.ts register).
+    await register(
       deps,
+      deps.background,
       { ...body, displayName: body.displayName ?? null },
       metaOf(req, getCaller(res)),
     );
-    res.status(201).json(out);
+    res.status(202).end();
   });
   app.post('/auth/verify-email', async (req, res) => {
     const body = parseOrThrow(s.verifyEmailBody, req.body, 'body');
@@ -155,21 +159,37 @@ export function mountRoutes(
     const session = await requireUserSession(deps, res);
     res.json(await getMe(deps, session.userId));
   });
+  // Factor changes need a recent full authentication (ASVS 7.5.1) and offer to end the other sessions (7.4.3).
   app.post('/me/mfa/totp', async (_req, res) => {
     const session = await requireUserSession(deps, res);
+    await requireRecentAuthentication(deps, session);
     res.json(await startTotpEnrolment(deps, session.userId));
   });
   app.post('/me/mfa/totp/confirm', async (req, res) => {
     const session = await requireUserSession(deps, res);
     const body = parseOrThrow(s.totpConfirmBody, req.body, 'body');
-    res.json(await confirmTotpEnrolment(deps, session.userId, body, metaOf(req, session.caller)));
+    await requireRecentAuthentication(deps, session);
+    const meta = metaOf(req, session.caller);
+    const out = await confirmTotpEnrolment(deps, session.userId, { code: body.code }, meta);
+    const others = await afterFactorChange(
+      deps,
+      session,
+      body.signOutOtherSessions ?? false,
+      'mfa-changed',
+      meta,
+    );
+    res.json({ ...out, ...others });
   });
   app.delete('/me/mfa/totp', async (req, res) => {
     requireStepUp(res);
     const session = await requireUserSession(deps, res);
+    const query = parseOrThrow(signOutOtherSessionsQuery, req.query, 'query');
     // The token's acr is not enough: the session's own window must still be open.
     if (!session.stepUpUntil || session.stepUpUntil.getTime() <= Date.now()) throw problems.stepUpRequired();
-    await disableTotp(deps, session.userId, metaOf(req, session.caller));
+    await requireRecentAuthentication(deps, session);
+    const meta = metaOf(req, session.caller);
+    await disableTotp(deps, session.userId, meta);
+    await afterFactorChange(deps, session, query.signOutOtherSessions === 'true', 'mfa-changed', meta);
     res.status(204).end();
   });
   app.get('/me/sessions', async (req, res) => {
@@ -186,6 +206,11 @@ export function mountRoutes(
     const { id } = parseOrThrow(s.sessionIdParam, req.params, 'params');
     await revokeOwnSession(deps, session, id, metaOf(req, session.caller));
     res.status(204).end();
+  });
+
+  mountAccountSecurityRoutes(app, deps, {
+    metaOf: (req, res) => metaOf(req, getCaller(res)),
+    requireUserSession: (res) => requireUserSession(deps, res),
   });
 
   // --- support and admin -------------------------------------------------------------------------

@@ -36,6 +36,10 @@ export const totpConfirmBody = z.object({
     .string()
     .trim()
     .regex(/^[0-9]{6}$/, 'a 6-digit code'),
+  signOutOtherSessions: z
+    .boolean()
+    .optional()
+    .describe('Also end every other session of the account (the current one stays).'),
 });
 export const rolesBody = z.object({ roles: z.array(roleSchema).min(1).max(3) });
 export const lockBody = z.object({ reason: z.string().trim().min(1).max(500).optional() }).default({});
@@ -53,7 +57,6 @@ export const tokenResponse = z.object({
 });
 export const mfaRequiredResponse = z.object({ mfaRequired: z.literal(true), mfaToken: z.string() });
 export const stepUpResponse = z.object({ accessToken: z.string(), expiresIn: z.number().int() });
-export const registerResponse = z.object({ userId: z.uuid() });
 export const meResponse = z.object({
   userId: z.uuid(),
   email: z.email(),
@@ -64,7 +67,14 @@ export const meResponse = z.object({
   createdAt: z.iso.datetime(),
 });
 export const totpEnrolmentResponse = z.object({ secret: z.string(), otpauthUrl: z.string() });
-export const recoveryCodesResponse = z.object({ recoveryCodes: z.array(z.string()).length(10) });
+export const recoveryCodesResponse = z.object({
+  recoveryCodes: z.array(z.string()).length(10),
+  otherSessionsSignedOut: z.number().int().describe('Other sessions this change ended'),
+  otherActiveSessions: z
+    .number()
+    .int()
+    .describe('Other sessions still open (offer to end them: DELETE /v1/me/sessions)'),
+});
 export const sessionView = z.object({
   sessionId: z.uuid(),
   deviceName: z.string().nullable(),

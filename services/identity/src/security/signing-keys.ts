@@ -1,7 +1,10 @@
 /**
  * Access-token signing keys (ES256), kept in identity's database with the private half sealed by the
- * key ring. One key is active; rotation retires it and keeps its public half in the JWKS until every
- * token it may have signed has expired: access-token lifetime + the replicas' key-cache time + skew.
+ * key ring. One key is active. Rotation first PUBLISHES the next key (status `next`, in the JWKS, signing
+ * nothing) and activates it only `prepublishSeconds` later, so every verifier's cached JWKS already holds
+ * it when the first token it signs arrives; the replaced key stays in the JWKS until every token it may
+ * have signed has expired: access-token lifetime + the replicas' key-cache time + skew. An emergency
+ * rotation (`immediately`, a compromised key) skips the pre-publication.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
@@ -20,6 +23,19 @@ export interface SigningKeyOptions {
   ring: KeyRing;
   accessTokenTtlSeconds: number;
   cacheSeconds: number;
+  /** How long a rotated-in key is published before it signs (0: at the next key load). */
+  prepublishSeconds: number;
+}
+
+export interface RotationOutcome {
+  /** The key that signs now. */
+  activeKid: string;
+  /** The key published and waiting (a scheduled rotation), or null (an immediate one). */
+  nextKid: string | null;
+  nextActivatesAt: Date | null;
+  /** The key an immediate rotation retired, and until when its public half stays published. */
+  retiredKid: string | null;
+  retiredPublishedUntil: Date | null;
 }
 
 export interface AccessTokenInput {
@@ -46,7 +62,11 @@ export interface PublicJwks {
 export interface SigningKeys {
   /** Creates the first key when there is none (idempotent, safe across replicas). */
   ensureActiveKey(): Promise<string>;
-  rotate(): Promise<{ activeKid: string; retiredKid: string | null; retiredPublishedUntil: Date | null }>;
+  /**
+   * Schedules the next key (published now, signing from now + prepublishSeconds; an already scheduled
+   * key is kept), or with `immediately` replaces the active key at once.
+   */
+  rotate(options?: { immediately?: boolean }): Promise<RotationOutcome>;
   issueAccessToken(input: AccessTokenInput): Promise<IssuedAccessToken>;
   jwks(): Promise<PublicJwks>;
 }
@@ -55,7 +75,11 @@ function aadFor(kid: string): string {
   return `signing-key:${kid}`;
 }
 
-async function insertNewKey(db: Kysely<IdentityDatabase>, ring: KeyRing): Promise<string> {
+async function insertNewKey(
+  db: Kysely<IdentityDatabase>,
+  ring: KeyRing,
+  next: { activatesAt: Date } | null = null,
+): Promise<string> {
   const { privateKey, publicKey } = await generateKeyPair(ACCESS_TOKEN_ALG, { extractable: true });
   const kid = `identity-${new Date().toISOString().slice(0, 10)}-${randomBytes(6).toString('hex')}`;
   const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: ACCESS_TOKEN_ALG };
@@ -67,7 +91,8 @@ async function insertNewKey(db: Kysely<IdentityDatabase>, ring: KeyRing): Promis
       alg: ACCESS_TOKEN_ALG,
       public_jwk: JSON.stringify(publicJwk),
       private_jwk_sealed: ring.seal(JSON.stringify(privateJwk), aadFor(kid)),
-      status: 'active',
+      status: next ? 'next' : 'active',
+      activates_at: next?.activatesAt ?? null,
     })
     .execute();
   return kid;
@@ -78,8 +103,45 @@ export function createSigningKeys(options: SigningKeyOptions): SigningKeys {
   const publishGraceSeconds = options.accessTokenTtlSeconds + 2 * options.cacheSeconds + CLOCK_SKEW_SECONDS;
   let cached: { kid: string; key: CryptoKey; loadedAt: number } | undefined;
 
+  async function retireActive(trx: Kysely<IdentityDatabase>) {
+    return trx
+      .updateTable('signing_keys')
+      .set({
+        status: 'retired',
+        retired_at: sql<Date>`now()`,
+        publish_until: sql<Date>`now() + ${publishGraceSeconds} * interval '1 second'`,
+      })
+      .where('status', '=', 'active')
+      .returning(['kid', 'publish_until'])
+      .executeTakeFirst();
+  }
+
+  /** Makes a scheduled key the active one once its pre-publication time has passed (any replica may). */
+  async function promoteDueKey(): Promise<void> {
+    const due = await db
+      .selectFrom('signing_keys')
+      .select('kid')
+      .where('status', '=', 'next')
+      .where('activates_at', '<=', sql<Date>`now()`)
+      .executeTakeFirst();
+    if (!due) return;
+    await db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(${SIGNING_KEY_LOCK})`.execute(trx);
+      const still = await trx
+        .selectFrom('signing_keys')
+        .select('kid')
+        .where('kid', '=', due.kid)
+        .where('status', '=', 'next')
+        .executeTakeFirst();
+      if (!still) return;
+      await retireActive(trx);
+      await trx.updateTable('signing_keys').set({ status: 'active' }).where('kid', '=', due.kid).execute();
+    });
+  }
+
   async function loadActive(): Promise<{ kid: string; key: CryptoKey }> {
     if (cached && Date.now() - cached.loadedAt < options.cacheSeconds * 1000) return cached;
+    await promoteDueKey();
     let row = await db
       .selectFrom('signing_keys')
       .select(['kid', 'private_jwk_sealed'])
@@ -113,22 +175,49 @@ export function createSigningKeys(options: SigningKeyOptions): SigningKeys {
 
   return {
     ensureActiveKey,
-    async rotate() {
-      const outcome = await db.transaction().execute(async (trx) => {
+    async rotate(rotation = {}) {
+      const outcome = await db.transaction().execute(async (trx): Promise<RotationOutcome> => {
         await sql`select pg_advisory_xact_lock(${SIGNING_KEY_LOCK})`.execute(trx);
-        const retired = await trx
-          .updateTable('signing_keys')
-          .set({
-            status: 'retired',
-            retired_at: sql<Date>`now()`,
-            publish_until: sql<Date>`now() + ${publishGraceSeconds} * interval '1 second'`,
-          })
-          .where('status', '=', 'active')
-          .returning(['kid', 'publish_until'])
-          .executeTakeFirst();
+        if (!rotation.immediately) {
+          const scheduled = await trx
+            .selectFrom('signing_keys')
+            .select(['kid', 'activates_at'])
+            .where('status', '=', 'next')
+            .executeTakeFirst();
+          const active = await trx
+            .selectFrom('signing_keys')
+            .select('kid')
+            .where('status', '=', 'active')
+            .executeTakeFirst();
+          if (scheduled) {
+            return {
+              activeKid: active?.kid ?? scheduled.kid,
+              nextKid: scheduled.kid,
+              nextActivatesAt: scheduled.activates_at,
+              retiredKid: null,
+              retiredPublishedUntil: null,
+            };
+          }
+          if (active) {
+            const activatesAt = new Date(Date.now() + options.prepublishSeconds * 1000);
+            const nextKid = await insertNewKey(trx, ring, { activatesAt });
+            return {
+              activeKid: active.kid,
+              nextKid,
+              nextActivatesAt: activatesAt,
+              retiredKid: null,
+              retiredPublishedUntil: null,
+            };
+          }
+        }
+        // Immediately (or nothing signs yet): the scheduled key, if any, is dropped unused.
+        await trx.deleteFrom('signing_keys').where('status', '=', 'next').execute();
+        const retired = await retireActive(trx);
         const activeKid = await insertNewKey(trx, ring);
         return {
           activeKid,
+          nextKid: null,
+          nextActivatesAt: null,
           retiredKid: retired?.kid ?? null,
           retiredPublishedUntil: retired?.publish_until ?? null,
         };
@@ -162,7 +251,10 @@ export function createSigningKeys(options: SigningKeyOptions): SigningKeys {
       const rows = await db
         .selectFrom('signing_keys')
         .select(['public_jwk'])
-        .where((eb) => eb.or([eb('status', '=', 'active'), eb('publish_until', '>', sql<Date>`now()`)]))
+        // The next key is published before it signs; a retired one until its tokens have expired.
+        .where((eb) =>
+          eb.or([eb('status', 'in', ['active', 'next']), eb('publish_until', '>', sql<Date>`now()`)]),
+        )
         .orderBy('created_at', 'desc')
         .execute();
       return { keys: rows.map((r) => r.public_jwk as PublicJwks['keys'][number]) };

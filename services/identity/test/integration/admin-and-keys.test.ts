@@ -88,7 +88,7 @@ describe.skipIf(!adminUrl)('identity: tokens, keys, CLI and administration', () 
       await expect(verifyAccessToken(accessToken, new Date(Date.now() + 601_000))).rejects.toThrow(/exp/);
     });
 
-    it('keeps tokens of a rotated key valid until they expire, then stops publishing the key', async () => {
+    it('publishes a rotated-in key before it signs, keeps the old one until its tokens expire', async () => {
       const user = await registerVerified(svc);
       const before = await loginTokens(svc, user.email, STRONG_PASSWORD);
       const oldKid = decodeProtectedHeader(before.accessToken).kid;
@@ -97,22 +97,45 @@ describe.skipIf(!adminUrl)('identity: tokens, keys, CLI and administration', () 
       expect(rotated.code).toBe(0);
       const out = JSON.parse(rotated.stdout) as {
         activeKid: string;
-        retiredKid: string;
-        retiredKeyPublishedUntil: string;
+        nextKid: string;
+        nextActivatesAt: string;
+        retiredKid: string | null;
       };
-      expect(out.retiredKid).toBe(oldKid);
-      expect(new Date(out.retiredKeyPublishedUntil).getTime()).toBeGreaterThan(Date.now() + 600_000);
+      // Scheduled, not switched: the next key is in the JWKS at once and signs nothing yet (ASVS 7.2 / key
+      // pre-publication: every verifier's cached JWKS knows it before its first token arrives).
+      expect(out.activeKid).toBe(oldKid);
+      expect(out.retiredKid).toBeNull();
+      expect(new Date(out.nextActivatesAt).getTime()).toBeGreaterThan(Date.now() + 800_000);
+      expect((await jwks()).keys.map((k) => k.kid)).toEqual(expect.arrayContaining([oldKid, out.nextKid]));
+      await new Promise((r) => setTimeout(r, 1_100)); // past the replica's 1 s key cache
+      const meanwhile = await loginTokens(svc, user.email, STRONG_PASSWORD);
+      expect(decodeProtectedHeader(meanwhile.accessToken).kid).toBe(oldKid);
+      // A second rotation while one is scheduled keeps the scheduled key.
+      const again = JSON.parse((await runCli(svc, ['rotate-signing-key'])).stdout) as { nextKid: string };
+      expect(again.nextKid).toBe(out.nextKid);
 
-      // The replica picks the new key up within its cache time; the old token still verifies.
+      // The pre-publication time passes: the next key signs, the old one is retired but still published.
+      await svc.ownerDb
+        .updateTable('signing_keys')
+        .set({ activates_at: new Date(Date.now() - 1_000) })
+        .where('kid', '=', out.nextKid)
+        .execute();
       const after = await waitFor(
         async () => {
           const t = await loginTokens(svc, user.email, STRONG_PASSWORD);
-          return decodeProtectedHeader(t.accessToken).kid === out.activeKid ? t : undefined;
+          return decodeProtectedHeader(t.accessToken).kid === out.nextKid ? t : undefined;
         },
         { timeoutMs: 5_000, intervalMs: 200, what: 'tokens signed with the new key' },
       );
+      const old = await svc.ownerDb
+        .selectFrom('signing_keys')
+        .select(['status', 'publish_until'])
+        .where('kid', '=', oldKid!)
+        .executeTakeFirstOrThrow();
+      expect(old.status).toBe('retired');
+      expect(old.publish_until!.getTime()).toBeGreaterThan(Date.now() + 600_000);
       const kids = (await jwks()).keys.map((k) => k.kid);
-      expect(kids).toEqual(expect.arrayContaining([oldKid, out.activeKid]));
+      expect(kids).toEqual(expect.arrayContaining([oldKid, out.nextKid]));
       await verifyAccessToken(before.accessToken);
       await verifyAccessToken(after.accessToken);
 
@@ -124,6 +147,28 @@ describe.skipIf(!adminUrl)('identity: tokens, keys, CLI and administration', () 
         .execute();
       expect((await jwks()).keys.map((k) => k.kid)).not.toContain(oldKid);
       await expect(verifyAccessToken(before.accessToken)).rejects.toThrow();
+    });
+
+    it('replaces a compromised key at once with --now', async () => {
+      const user = await registerVerified(svc);
+      const before = await loginTokens(svc, user.email, STRONG_PASSWORD);
+      const oldKid = decodeProtectedHeader(before.accessToken).kid;
+      const rotated = await runCli(svc, ['rotate-signing-key', '--now']);
+      expect(rotated.code).toBe(0);
+      const out = JSON.parse(rotated.stdout) as {
+        activeKid: string;
+        nextKid: string | null;
+        retiredKid: string;
+      };
+      expect(out.retiredKid).toBe(oldKid);
+      expect(out.nextKid).toBeNull();
+      await waitFor(
+        async () => {
+          const t = await loginTokens(svc, user.email, STRONG_PASSWORD);
+          return decodeProtectedHeader(t.accessToken).kid === out.activeKid ? t : undefined;
+        },
+        { timeoutMs: 5_000, intervalMs: 200, what: 'tokens signed with the replacement key' },
+      );
     });
 
     it('stores signing keys sealed at rest', async () => {

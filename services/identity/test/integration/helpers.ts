@@ -110,6 +110,8 @@ export async function countEvents(svc: IdentityTestService, type: string, userId
 
 export const REGISTERED_V2 = 'wallet.identity.user.registered.v2';
 export const RECOVERY_V2 = 'wallet.identity.recovery.requested.v2';
+export const SIGN_UP_ATTEMPTED = 'wallet.identity.sign-up.attempted.v1';
+export const VERIFICATION_REQUESTED = 'wallet.identity.email.verification.requested.v1';
 
 /** The notification service's side of a code delivery: exchanges a code reference for the code. */
 export function asNotification(svc: IdentityTestService): ServiceClient {
@@ -157,10 +159,27 @@ export async function registerUser(
   password = STRONG_PASSWORD,
 ) {
   const res = await untilNotShed(() =>
-    anonymous(svc).post<{ userId: string }>('/auth/register', { email, password, displayName: 'Test User' }),
+    anonymous(svc).post('/auth/register', { email, password, displayName: 'Test User' }),
   );
-  if (res.status !== 201) throw new Error(`register answered ${res.status}: ${res.text}`);
-  return { email, password, userId: res.body.userId };
+  if (res.status !== 202) throw new Error(`register answered ${res.status}: ${res.text}`);
+  return { email, password, userId: await eventuallyUserId(svc, email) };
+}
+
+/**
+ * Registration answers before the account exists (the same answer for known addresses): waits for the
+ * account of `email` (its row and its user.registered event are written in one transaction).
+ */
+export async function eventuallyUserId(svc: IdentityTestService, email: string): Promise<string> {
+  const row = await waitFor(
+    () =>
+      svc.ownerDb
+        .selectFrom('users')
+        .select('id')
+        .where('email', '=', email.trim().toLowerCase())
+        .executeTakeFirst(),
+    { timeoutMs: 5_000, intervalMs: 20, what: `the account of ${email}` },
+  );
+  return row.id;
 }
 
 export async function registerVerified(

@@ -11,6 +11,8 @@ export const TEMPLATES = [
   /** The code SMS that proves a phone number (from the user's request, not an event). */
   'phone-verification',
   'recovery-code',
+  /** To the owner of an address someone tried to sign up with (identity answers both alike). */
+  'account-exists',
   'new-device-login',
   'password-changed',
   'mfa-changed',
@@ -64,6 +66,8 @@ export const CONSUMED_EVENTS = [
   'emailVerified',
   'sessionCreated',
   'recoveryRequested',
+  'signUpAttempted',
+  'emailVerificationRequested',
   'passwordChanged',
   'mfaChanged',
   'userLocked',
@@ -112,6 +116,8 @@ export function recipientFactsOf<N extends ConsumedEvent>(
     }
     case 'sessionCreated':
     case 'recoveryRequested':
+    case 'signUpAttempted':
+    case 'emailVerificationRequested':
     case 'passwordChanged':
     case 'mfaChanged':
     case 'userLocked': {
@@ -161,6 +167,37 @@ export function planMessages<N extends ConsumedEvent>(name: N, data: EventData<N
         {
           userId: d.userId,
           template: 'recovery-code',
+          category: 'security',
+          channels: EMAIL_ONLY,
+          email: d.email,
+          sensitive: true,
+          codeRef: d.codeRef,
+          vars: { expiresAt: d.expiresAt },
+        },
+      ];
+    }
+    case 'emailVerificationRequested': {
+      const d = data as EventData<'emailVerificationRequested'>;
+      return [
+        {
+          userId: d.userId,
+          template: 'email-verification',
+          category: 'account',
+          channels: EMAIL_ONLY,
+          email: d.email,
+          sensitive: true,
+          codeRef: d.codeRef,
+          vars: { expiresAt: d.expiresAt, displayName: null },
+        },
+      ];
+    }
+    case 'signUpAttempted': {
+      const d = data as EventData<'signUpAttempted'>;
+      // Carries a recovery code: the mailbox only, like a recovery request.
+      return [
+        {
+          userId: d.userId,
+          template: 'account-exists',
           category: 'security',
           channels: EMAIL_ONLY,
           email: d.email,

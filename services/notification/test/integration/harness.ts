@@ -9,6 +9,7 @@ import { service as identityService } from '@wallet/identity';
 import { Events, type CloudEvent, type EventInput, type EventName } from '@wallet/contracts';
 import { createEmbeddedPlatform, EmbeddedBus, silentLogger, type Platform } from '@wallet/platform';
 import { startTestService, type TestService } from '@wallet/service-testing';
+import { waitFor } from '@wallet/testing';
 import { service } from '../../src/service.ts';
 import type { Config } from '../../src/config.ts';
 import type { NotificationDatabase } from '../../src/db/schema.ts';
@@ -86,13 +87,23 @@ export async function startHarness(adminUrl: string, env: Record<string, string>
     deliveryFailures,
     async register(options = {}) {
       const email = options.email ?? newUser().email;
-      const res = await anonymous().post<{ userId: string }>('/auth/register', {
+      const res = await anonymous().post('/auth/register', {
         email,
         password: TEST_PASSWORD,
         ...(options.displayName ? { displayName: options.displayName } : {}),
       });
-      if (res.status !== 201) throw new Error(`register answered ${res.status}: ${res.text}`);
-      return { userId: res.body.userId, email: email.toLowerCase() };
+      // 202 for every address (no enumeration); the account is made after the answer.
+      if (res.status !== 202) throw new Error(`register answered ${res.status}: ${res.text}`);
+      const account = await waitFor(
+        () =>
+          identity.ownerDb
+            .selectFrom('users')
+            .select('id')
+            .where('email', '=', email.toLowerCase())
+            .executeTakeFirst(),
+        { timeoutMs: 5_000, intervalMs: 20, what: `the account of ${email}` },
+      );
+      return { userId: account.id, email: email.toLowerCase() };
     },
     async requestRecovery(email) {
       const res = await anonymous().post('/auth/recovery', { email });

@@ -29,6 +29,18 @@ const samples: { [N in ConsumedEvent]: unknown } = {
     codeRef: '0b5e7a9c-3d2f-4e1a-8b6c-9d0e1f2a3b4c',
     expiresAt: at,
   },
+  signUpAttempted: {
+    userId: 'u1',
+    email: 'a@example.test',
+    codeRef: '1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f',
+    expiresAt: at,
+  },
+  emailVerificationRequested: {
+    userId: 'u1',
+    email: 'a@example.test',
+    codeRef: '2d3e4f5a-6b7c-4d8e-9f0a-1b2c3d4e5f6a',
+    expiresAt: at,
+  },
   passwordChanged: { userId: 'u1', email: 'a@example.test', via: 'recovery' },
   mfaChanged: { userId: 'u1', email: 'a@example.test', enabled: true },
   userLocked: { userId: 'u1', email: 'a@example.test', reason: 'failed-logins', lockedUntil: at },

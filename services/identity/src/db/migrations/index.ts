@@ -4,6 +4,7 @@ import { messagingMigrations } from '@wallet/platform';
 import { identityTables } from './0002_identity_tables.ts';
 import { codeDeliveryByReference } from './0003_code_delivery_by_reference.ts';
 import { signInThrottle } from './0004_sign_in_throttle.ts';
+import { accountSecurity } from './0005_account_security.ts';
 import { passkeys } from './0006_passkeys.ts';
 
 export const migrations: Record<string, Migration> = {
@@ -11,5 +12,6 @@ export const migrations: Record<string, Migration> = {
   '0002_identity_tables': identityTables,
   '0003_code_delivery_by_reference': codeDeliveryByReference,
   '0004_sign_in_throttle': signInThrottle,
+  '0005_account_security': accountSecurity,
   '0006_passkeys': passkeys,
 };
