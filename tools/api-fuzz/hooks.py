@@ -160,7 +160,7 @@ class Principal:
                 raise SetupError(f"create-admin failed: {result.stderr[-400:]}")
         else:
             _expect("register", _call("POST", "/v1/auth/register",
-                                      body={"email": self.email, "password": self.password}), 201)
+                                      body={"email": self.email, "password": self.password}), 202)
             code = _mailed_code(self.email)
             _expect("verify e-mail", _call("POST", "/v1/auth/verify-email",
                                            body={"email": self.email, "code": code}), 204)
