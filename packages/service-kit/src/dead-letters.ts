@@ -92,7 +92,7 @@ export function mountDeadLetterRoutes<DB extends MessagingTables>(
   const replay = options.replay ?? ((selector: ReplaySelector) => replayDeadLetters(db, platform, selector));
 
   app.get('/admin/dead-letters', async (req, res) => {
-    requireRole(res, 'support', 'admin');
+    requireRole(res, 'support');
     requireStepUp(res);
     const query = parseOrThrow(deadLetterQuerySchema, req.query, 'query');
     if (query.service !== undefined && query.service !== appId) {

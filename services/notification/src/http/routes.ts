@@ -72,7 +72,7 @@ function requireUser(res: Response): InternalClaims {
 }
 
 function requireSupportStaff(res: Response): InternalClaims {
-  requireRole(res, 'support', 'admin');
+  requireRole(res, 'support');
   return requireStepUp(res);
 }
 

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Express, Request, Response } from 'express';
 import {
   amountBoundViolation,
+  hasRoleAtLeast,
   PAYMENT_PROVIDER_SUBJECT,
   type CurrencyCode,
   type InternalClaims,
@@ -74,8 +75,7 @@ export interface RouteDeps {
   onRiskFailOpen?: () => void;
 }
 
-const isStaff = (caller: InternalClaims): boolean =>
-  caller.roles.includes('support') || caller.roles.includes('admin');
+const isStaff = (caller: InternalClaims): boolean => hasRoleAtLeast(caller.roles, 'support');
 
 /** The per-currency maximum where the body does not name its currency (refunds, adjustments). */
 function assertAmountWithinBound(amount: bigint, currency: string): void {
@@ -381,7 +381,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   });
 
   app.get('/admin/ledger/reconcile', async (_req, res) => {
-    requireRole(res, 'support', 'admin');
+    requireRole(res, 'support');
     requireStepUp(res);
     const report = await reconcile(ledger.db);
     if (!report.ok) deps.logger.error({ report }, 'reconcile found discrepancies');
