@@ -15,3 +15,4 @@ export * from './dead-letters.ts';
 export * from './runtime-file.ts';
 export * from './load-shed.ts';
 export * from './request-budget.ts';
+export * from './workers.ts';

@@ -37,6 +37,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type ServiceMetrics } from './metrics.ts';
 import type { ReadinessCheck } from './readiness.ts';
 import { installGracefulShutdown } from './shutdown.ts';
+import type { BackgroundWorker } from './workers.ts';
 
 export interface ServiceContext<DB, C extends RuntimeEnv> {
   appId: AppId;
@@ -49,12 +50,6 @@ export interface ServiceContext<DB, C extends RuntimeEnv> {
   verifier: InternalTokenVerifier;
   /** Mints internal tokens for calls this app makes to another. */
   signer: InternalTokenSigner;
-}
-
-export interface BackgroundWorker {
-  name: string;
-  start(): void | Promise<void>;
-  stop(): Promise<void>;
 }
 
 export interface ServiceParts {
