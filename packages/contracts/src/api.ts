@@ -1,9 +1,11 @@
 /** API shapes shared by several services (pagination, internal identity of a caller). */
 import { z } from 'zod';
+import { cursorParamSchema } from './pagination.ts';
 
+/** `?limit&cursor` of every list (cursors: pagination.ts). */
 export const paginationQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().min(1).max(512).optional(),
+  cursor: cursorParamSchema.optional(),
 });
 export type PaginationQuery = z.infer<typeof paginationQuerySchema>;
 

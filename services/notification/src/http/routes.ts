@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Express, Response } from 'express';
 import type { Kysely, Transaction } from 'kysely';
-import { ANONYMOUS_SUBJECT, type InternalClaims } from '@wallet/contracts';
+import { ANONYMOUS_SUBJECT, decodeSeqCursor, keysetPage, type InternalClaims } from '@wallet/contracts';
 import type { Platform } from '@wallet/platform';
 import {
   getCaller,
@@ -112,14 +112,18 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
         'last_error',
       ])
       .where('user_id', '=', caller.sub);
-    if (query.cursor) q = q.where('seq', '<', BigInt(query.cursor));
+    const before = decodeSeqCursor(query.cursor);
+    if (before !== undefined) q = q.where('seq', '<', before);
     const rows = await q
       .orderBy('seq', 'desc')
       .limit(query.limit + 1)
       .execute();
-    const page = rows.slice(0, query.limit);
-    res.json({
-      items: page.map((r) => ({
+    res.json(
+      keysetPage(
+        rows,
+        query.limit,
+        (r) => [r.seq],
+        (r) => ({
         deliveryId: r.id,
         channel: r.channel,
         template: r.template,
@@ -130,9 +134,9 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
         sentAt: r.sent_at?.toISOString() ?? null,
         resendOf: r.resend_of,
         skippedReason: r.status === 'skipped' ? r.last_error : null,
-      })),
-      nextCursor: rows.length > query.limit ? String(page[page.length - 1]!.seq) : null,
-    });
+        }),
+      ),
+    );
   });
 
   app.get('/me/notification-preferences', async (_req, res) => {

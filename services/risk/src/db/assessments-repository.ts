@@ -1,6 +1,7 @@
 /** Stores every assessment with its inputs, rule version and outcome; flags go out through the outbox. */
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
+import { decodeSeqCursor, keysetPage } from '@wallet/contracts';
 import { enqueueEvent } from '@wallet/platform';
 import type { Reason } from '../domain/scoring.ts';
 import type { RiskDatabase } from './schema.ts';
@@ -186,16 +187,13 @@ export async function listFlags(
   let query = db.selectFrom('anomaly_flags').selectAll();
   if (options.userId !== undefined) query = query.where('user_id', '=', options.userId);
   if (options.status !== undefined) query = query.where('status', '=', options.status);
-  if (options.cursor !== undefined) query = query.where('seq', '<', BigInt(options.cursor));
+  const before = decodeSeqCursor(options.cursor);
+  if (before !== undefined) query = query.where('seq', '<', before);
   const rows = await query
     .orderBy('seq', 'desc')
     .limit(options.limit + 1)
     .execute();
-  const page = rows.slice(0, options.limit);
-  return {
-    items: page.map(flagView),
-    nextCursor: rows.length > options.limit ? page[page.length - 1]!.seq.toString() : null,
-  };
+  return keysetPage(rows, options.limit, (r) => [r.seq], flagView);
 }
 
 /** One stored assessment, as support reads it to understand a decision. */

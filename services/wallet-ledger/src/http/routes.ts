@@ -170,10 +170,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     const { walletId } = parseOrThrow(walletIdParams, req.params, 'params');
     const query = parseOrThrow(historyQuery, req.query, 'query');
     await visibleWallet(res, walletId);
-    const page = await walletHistory(ledger.reader(), walletId, query.limit, query.cursor);
-    if (page === 'bad-cursor')
-      throw problems.validation([{ field: 'query.cursor', message: 'unknown cursor' }]);
-    res.json(page);
+    res.json(await walletHistory(ledger.reader(), walletId, query.limit, query.cursor));
   });
 
   app.post('/transfers', async (req, res) => {
@@ -332,10 +329,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     requireRole(res, 'admin');
     requireStepUp(res);
     const query = parseOrThrow(adjustmentListQuery, req.query, 'query');
-    const page = await listAdjustmentRequests(ledger.db, query);
-    if (page === 'bad-cursor')
-      throw problems.validation([{ field: 'query.cursor', message: 'unknown cursor' }]);
-    res.json(page);
+    res.json(await listAdjustmentRequests(ledger.db, query));
   });
 
   app.get('/admin/adjustments/:requestId', async (req, res) => {

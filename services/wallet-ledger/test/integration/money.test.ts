@@ -270,6 +270,11 @@ describe.skipIf(!adminUrl)('wallet-ledger money movements', () => {
     expect(now.body.balance).toBe('600');
     const bad = await ledger.user(sub).get(`/wallets/${walletId}/transactions?cursor=nope`);
     expect(bad.status).toBe(400);
+    // A cursor of the history's former format is refused the same way (clients start again).
+    const former = Buffer.from('v1:2').toString('base64url');
+    const old = await ledger.user(sub).get(`/wallets/${walletId}/transactions?cursor=${former}`);
+    expect(old.status).toBe(400);
+    expect(old.body).toMatchObject({ type: ProblemType.validation, errors: [{ field: 'query.cursor' }] });
   });
 
   it("a user cannot see or spend another user's wallet", async () => {
