@@ -8,7 +8,7 @@ import type { Request } from 'express';
 import { ANONYMOUS_SUBJECT, INTERNAL_TOKEN_HEADER, type AppId } from '@wallet/contracts';
 import type { Platform } from '@wallet/platform';
 import type { InternalTokenSigner, Logger } from '@wallet/service-kit';
-import { problemJsonSchema } from '@wallet/service-kit';
+import { jsonContent, problemJsonSchema, problemResponse } from '@wallet/service-kit';
 import { z } from 'zod';
 import { auditEntrySchema, auditQuerySchema } from '../audit/audit-log.ts';
 import { ROUTES } from './route-table.ts';
@@ -16,14 +16,8 @@ import { replayBodySchema, webLoginAnswerSchema, webLoginSchema } from './local-
 
 type JsonObject = Record<string, unknown>;
 
-const problem = (description: string) => ({
-  description,
-  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-});
-
-const json = (schema: z.ZodType, io: 'input' | 'output' = 'output') => ({
-  'application/json': { schema: z.toJSONSchema(schema, { io, unrepresentable: 'any' }) },
-});
+const problem = problemResponse;
+const json = jsonContent;
 
 const commonProblems = {
   '400': problem('Invalid request or blocked by the WAF'),
