@@ -3,7 +3,6 @@ import { ProblemType, type AppId } from '@wallet/contracts';
 import { listDeadLetters, replayDeadLetters, type Platform } from '@wallet/platform';
 import { HttpProblem, parseOrThrow } from '@wallet/service-kit';
 import type { Kysely } from 'kysely';
-import { z } from 'zod';
 import { auditQuerySchema, listAudit } from '../audit/audit-log.ts';
 import type { GatewayDatabase } from '../db/schema.ts';
 import { SESSION_COOKIE } from '../web/sessions.ts';
@@ -12,57 +11,15 @@ import { clearBrowserCookies, sessionCookieOptions } from './pipeline/browser-se
 import { internalSubjectFor } from './pipeline/subject.ts';
 import { relayResponse } from './forward.ts';
 import type { OpenApiAggregator } from './openapi.ts';
+import {
+  DEAD_LETTER_SERVICES,
+  deadLetterQuerySchema,
+  replayBodySchema,
+  tokenAnswerSchema,
+  webLoginSchema,
+  type DeadLetterService,
+} from './schemas.ts';
 import { ANONYMOUS } from '../auth/principal.ts';
-
-export const webLoginSchema = z.union([
-  z
-    .object({
-      email: z.string().min(3).max(320),
-      password: z.string().min(1).max(1024),
-      deviceName: z.string().max(100).optional(),
-    })
-    .strict(),
-  z.object({ mfaToken: z.string().min(1).max(4096), code: z.string().min(1).max(64) }).strict(),
-]);
-
-export const webLoginAnswerSchema = z.object({
-  csrfToken: z.string(),
-  expiresIn: z.number().int(),
-  sessionId: z.string(),
-});
-
-const tokenAnswerSchema = z.object({
-  accessToken: z.string().min(1),
-  refreshToken: z.string().min(1),
-  expiresIn: z.number().int().positive(),
-  sessionId: z.string().min(1),
-});
-
-export const DEAD_LETTER_SERVICES = [
-  'identity',
-  'wallet-ledger',
-  'risk',
-  'notification',
-  'api-gateway',
-] as const;
-type DeadLetterService = (typeof DEAD_LETTER_SERVICES)[number];
-
-const deadLetterQuerySchema = z.object({
-  service: z.enum(DEAD_LETTER_SERVICES).optional(),
-  topic: z.string().min(1).max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-});
-
-export const replayBodySchema = z.union([
-  z
-    .object({
-      ids: z.array(z.string().min(1).max(40)).min(1).max(1000),
-      // Dead-letter ids are per service: ids without their service would replay unrelated messages elsewhere.
-      service: z.enum(DEAD_LETTER_SERVICES),
-    })
-    .strict(),
-  z.object({ service: z.enum(DEAD_LETTER_SERVICES), topic: z.string().min(1).max(200).optional() }).strict(),
-]);
 
 async function webLogin(ctx: LocalContext): Promise<number> {
   const { req, res, deps, csrf } = ctx;

@@ -12,7 +12,7 @@ import { jsonContent, problemJsonSchema, problemResponse } from '@wallet/service
 import { z } from 'zod';
 import { auditEntrySchema, auditQuerySchema } from '../audit/audit-log.ts';
 import { ROUTES } from './route-table.ts';
-import { replayBodySchema, webLoginAnswerSchema, webLoginSchema } from './local-routes.ts';
+import { replayBodySchema, webLoginAnswerSchema, webLoginSchema } from './schemas.ts';
 
 type JsonObject = Record<string, unknown>;
 
