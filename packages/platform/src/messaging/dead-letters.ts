@@ -1,3 +1,4 @@
+// Longer than 400 lines: store, list, replay and subscribe-with-dead-letters share the table's row mapping and failure notes.
 /**
  * Dead letters: messages that kept failing, stored where an operator can list and replay them.
  *

@@ -1,3 +1,4 @@
+// Longer than 400 lines: sign-in, tokens, refresh and MFA challenge use cases share private helpers; splitting waits for the passkeys and ASVS work on this folder to land.
 /** Registration, e-mail verification, sign-in (password, second factor), refresh, logout, step-up, recovery. */
 import { sql } from 'kysely';
 import { problems } from '@wallet/service-kit';

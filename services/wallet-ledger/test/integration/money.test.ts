@@ -1,3 +1,4 @@
+// Longer than 400 lines: the money paths in one suite over one ledger instance; the scenarios share its wallets and database.
 /**
  * The ledger's money behaviour against real PostgreSQL, including the failure modes reported
  * against other ledgers (each named in its test).
