@@ -20,6 +20,7 @@ import { assertPublishable, DEFAULT_PUBSUB_NAME } from '../internal/envelope.ts'
 import { createInvokePolicy, type InvokePolicyOptions } from '../resilience/invoke-policy.ts';
 import type { PlatformLogger } from '../logger.ts';
 import { EtagMismatchError, InvocationError } from '../port.ts';
+/* jscpd:ignore-start -- the port's types, imported by both transports */
 import type {
   EventHandler,
   InvokeRequest,
@@ -32,6 +33,7 @@ import type {
   StateStore,
   SubscribeOptions,
 } from '../port.ts';
+/* jscpd:ignore-end */
 
 export interface DaprPlatformOptions {
   appId: string;

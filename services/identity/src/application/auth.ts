@@ -22,6 +22,7 @@ import {
 } from './context.ts';
 import { admitSignInAttempt, completeSignIn, failSignIn, releaseSignInAttempt } from './sign-in-throttle.ts';
 import type { BackgroundTasks } from './background-tasks.ts';
+import { findUserByEmail } from '../db/users.ts';
 
 export function assertPasswordAcceptable(password: string, userInputs: string[], field = 'password'): void {
   const verdict = checkPasswordPolicy(password, userInputs);
@@ -146,11 +147,7 @@ export async function verifyEmail(
   meta: RequestMeta,
 ): Promise<void> {
   const ok = await deps.db.transaction().execute(async (trx) => {
-    const user = await trx
-      .selectFrom('users')
-      .select(['id', 'email'])
-      .where('email', '=', input.email)
-      .executeTakeFirst();
+    const user = await findUserByEmail(trx, input.email);
     if (!user) return false;
     if (!(await consumeCode(deps, trx, user.id, 'email-verification', input.code))) return false;
     await trx
@@ -439,11 +436,7 @@ export async function requestRecovery(
   meta: RequestMeta,
 ): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
-    const user = await trx
-      .selectFrom('users')
-      .select(['id', 'email'])
-      .where('email', '=', input.email)
-      .executeTakeFirst();
+    const user = await findUserByEmail(trx, input.email);
     if (!user) return;
     const { codeRef, expiresAt } = await openPendingCode(
       deps,

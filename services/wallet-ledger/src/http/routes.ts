@@ -88,6 +88,15 @@ function publicWallet(wallet: WalletView): Omit<WalletView, 'ownerId'> {
   return rest;
 }
 
+/** An admin's decision on an adjustment request: stepped-up admin, the request id, the comment. */
+function adjustmentDecision(req: Request, res: Response) {
+  requireRole(res, 'admin');
+  const caller = requireStepUp(res);
+  const { requestId } = parseOrThrow(adjustmentRequestIdParams, req.params, 'params');
+  const body = parseOrThrow(adjustmentDecisionBody, req.body ?? {}, 'body');
+  return { caller, requestId, body };
+}
+
 export function mountRoutes(app: Express, deps: RouteDeps): void {
   const { ledger } = deps;
   const idempotencyDeps = { store: deps.idempotency, logger: deps.logger };
@@ -343,10 +352,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
 
   // Idempotent on the request id (no Idempotency-Key): the same admin approving again gets the same answer.
   app.post('/admin/adjustments/:requestId/approve', async (req, res) => {
-    requireRole(res, 'admin');
-    const caller = requireStepUp(res);
-    const { requestId } = parseOrThrow(adjustmentRequestIdParams, req.params, 'params');
-    const body = parseOrThrow(adjustmentDecisionBody, req.body ?? {}, 'body');
+    const { caller, requestId, body } = adjustmentDecision(req, res);
     const approved = await approveAdjustmentRequest(ledger, {
       requestId,
       checker: caller,
@@ -361,10 +367,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   });
 
   app.post('/admin/adjustments/:requestId/reject', async (req, res) => {
-    requireRole(res, 'admin');
-    const caller = requireStepUp(res);
-    const { requestId } = parseOrThrow(adjustmentRequestIdParams, req.params, 'params');
-    const body = parseOrThrow(adjustmentDecisionBody, req.body ?? {}, 'body');
+    const { caller, requestId, body } = adjustmentDecision(req, res);
     const rejected = await rejectAdjustmentRequest(ledger.db, {
       requestId,
       decider: caller,
