@@ -1,7 +1,8 @@
-/** The deliveries table as the HTTP API reads and writes it: a user's history, a support resend. */
+/** The deliveries table: the worker's claims, a user's history, a support resend. */
 import { randomUUID } from 'node:crypto';
 import { decodeSeqCursor, keysetPage } from '@wallet/contracts';
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Channel } from '../domain/preferences.ts';
 import type { DeliveriesTable, NotificationDatabase } from './schema.ts';
 
 export type DeliveryRow = Selectable<DeliveriesTable>;
@@ -84,4 +85,40 @@ export async function insertResend(db: Kysely<NotificationDatabase>, original: D
     })
     .execute();
   return id;
+}
+
+/** Claims up to `limit` due deliveries of one channel (and expired leases of crashed replicas). */
+export async function claimDeliveries(
+  db: Kysely<NotificationDatabase>,
+  channel: Channel,
+  limit: number,
+  leaseMs: number,
+): Promise<DeliveryRow[]> {
+  if (limit <= 0) return [];
+  return db
+    .updateTable('deliveries')
+    .set((eb) => ({
+      status: 'sending',
+      attempts: eb('attempts', '+', 1),
+      lease_until: sql<Date>`clock_timestamp() + ${leaseMs} * interval '1 millisecond'`,
+      updated_at: sql<Date>`now()`,
+    }))
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('deliveries')
+        .select('id')
+        .where('channel', '=', channel)
+        .where((w) =>
+          w.or([
+            w.and([w('status', '=', 'pending'), w('next_attempt_at', '<=', sql<Date>`now()`)]),
+            w.and([w('status', '=', 'sending'), w('lease_until', '<', sql<Date>`now()`)]),
+          ]),
+        )
+        .orderBy('next_attempt_at')
+        .limit(limit)
+        .forUpdate()
+        .skipLocked(),
+    )
+    .returningAll()
+    .execute();
 }
