@@ -5,7 +5,9 @@ const rule = {
   meta: {
     type: 'suggestion',
     docs: { description: 'files over the line limit must give a reason in their first comment' },
-    schema: [{ type: 'object', properties: { max: { type: 'integer', minimum: 1 } }, additionalProperties: false }],
+    schema: [
+      { type: 'object', properties: { max: { type: 'integer', minimum: 1 } }, additionalProperties: false },
+    ],
     messages: {
       tooLong:
         'This file has {{lines}} lines (limit {{max}}). Split it, or start it with a comment that says "Longer than {{max}} lines: <why>".',
@@ -27,7 +29,8 @@ const rule = {
           const at = comment.value.indexOf(marker);
           return at >= 0 && comment.value.slice(at + marker.length).trim().length >= 10;
         });
-        if (!reasoned) context.report({ node, loc: { line: 1, column: 0 }, messageId: 'tooLong', data: { lines, max } });
+        if (!reasoned)
+          context.report({ node, loc: { line: 1, column: 0 }, messageId: 'tooLong', data: { lines, max } });
       },
     };
   },

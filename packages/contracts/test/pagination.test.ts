@@ -1,12 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  InvalidCursorError,
-  decodeCursor,
-  decodeSeqCursor,
-  encodeCursor,
-  keysetPage,
-} from '../src/index.ts';
+import { InvalidCursorError, decodeCursor, decodeSeqCursor, encodeCursor, keysetPage } from '../src/index.ts';
 
 describe('keyset cursors', () => {
   it('round-trip one or two key values', () => {

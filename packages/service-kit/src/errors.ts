@@ -60,7 +60,8 @@ export const problems = {
     new HttpProblem({ status: 401, type: ProblemType.unauthenticated, title: 'Unauthenticated', detail }),
   forbidden: (detail = 'You may not do this.') =>
     new HttpProblem({ status: 403, type: ProblemType.forbidden, title: 'Forbidden', detail }),
-  conflict: (detail: string) => new HttpProblem({ status: 409, type: ProblemType.conflict, title: 'Conflict', detail }),
+  conflict: (detail: string) =>
+    new HttpProblem({ status: 409, type: ProblemType.conflict, title: 'Conflict', detail }),
   stepUpRequired: (detail = 'This action needs a recent second-factor confirmation.') =>
     new HttpProblem({
       status: 403,
@@ -70,7 +71,12 @@ export const problems = {
       extensions: { requiredAcr: 'aal2' },
     }),
   dependencyUnavailable: (detail: string) =>
-    new HttpProblem({ status: 503, type: ProblemType.dependencyUnavailable, title: 'Dependency unavailable', detail }),
+    new HttpProblem({
+      status: 503,
+      type: ProblemType.dependencyUnavailable,
+      title: 'Dependency unavailable',
+      detail,
+    }),
 };
 
 /** Converts zod issues to field errors under a location prefix (`body`, `query`, `params`). */
@@ -94,7 +100,10 @@ export function sendProblem(
   instance?: string,
 ): void {
   for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
-  res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem.toDocument(instance)));
+  res
+    .status(problem.status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(JSON.stringify(problem.toDocument(instance)));
 }
 
 export const notFoundHandler: RequestHandler = (req, res) => {
@@ -158,7 +167,11 @@ export const problemErrorHandler: ErrorRequestHandler = (err: unknown, req, res,
     if (err.type === 'encoding.unsupported' || err.type === 'charset.unsupported') {
       sendProblem(
         res,
-        new HttpProblem({ status: 415, type: ProblemType.unsupportedMediaType, title: 'Unsupported media type' }),
+        new HttpProblem({
+          status: 415,
+          type: ProblemType.unsupportedMediaType,
+          title: 'Unsupported media type',
+        }),
         req.originalUrl,
       );
       return;

@@ -52,7 +52,10 @@ export interface InternalTokenVerifier {
 /** A private JWK with its `kid`, as stored in `INTERNAL_JWT_PRIVATE_JWK`. */
 export type PrivateSigningJwk = JWK & { kid: string };
 
-export async function createInternalTokenSigner(issuer: AppId, privateJwk: PrivateSigningJwk): Promise<InternalTokenSigner> {
+export async function createInternalTokenSigner(
+  issuer: AppId,
+  privateJwk: PrivateSigningJwk,
+): Promise<InternalTokenSigner> {
   const key = await importJWK(privateJwk, ALG);
   return {
     issuer,
@@ -140,7 +143,10 @@ export function requireInternalCaller(verifier: InternalTokenVerifier): RequestH
         next();
       },
       (error: unknown) => {
-        req.log.warn({ reason: error instanceof Error ? error.message : 'invalid' }, 'internal token refused');
+        req.log.warn(
+          { reason: error instanceof Error ? error.message : 'invalid' },
+          'internal token refused',
+        );
         next(
           new HttpProblem({
             status: 401,

@@ -262,7 +262,10 @@ export function createDaprPlatform(options: DaprPlatformOptions): DaprPlatform {
   };
 
   /** One call through the sidecar, no policy: the callee's answer, or InvocationError when there is none. */
-  const invokeThroughSidecar = async (request: InvokeRequest, callTimeoutMs: number): Promise<InvokeResponse> => {
+  const invokeThroughSidecar = async (
+    request: InvokeRequest,
+    callTimeoutMs: number,
+  ): Promise<InvokeResponse> => {
     const { headers, body } = encodeInvokeRequest(request, ['dapr-api-token']);
     if (options.daprApiToken !== undefined) headers.set('dapr-api-token', options.daprApiToken);
     let answer: InvokeResponse;

@@ -217,21 +217,26 @@ export async function walletHistory(
     .orderBy('e.account_version', 'desc')
     .limit(limit + 1)
     .execute();
-  return keysetPage(rows, limit, (r) => [r.account_version], (r): HistoryItem => {
-    const amount = BigInt(r.amount);
-    let counterparty: string | null = null;
-    if (r.other_type === 'user_wallet') counterparty = r.other_id;
-    else if (r.other_type) counterparty = SYSTEM_COUNTERPARTY[r.other_type] ?? r.other_type;
-    return {
-      transactionId: r.transaction_id,
-      kind: PUBLIC_KIND[r.kind] ?? 'adjustment',
-      amount: (amount < 0n ? -amount : amount).toString(),
-      currency: r.currency,
-      direction: amount < 0n ? 'debit' : 'credit',
-      counterparty,
-      balanceAfter: r.balance_after,
-      description: r.description,
-      createdAt: r.created_at.toISOString(),
-    };
-  });
+  return keysetPage(
+    rows,
+    limit,
+    (r) => [r.account_version],
+    (r): HistoryItem => {
+      const amount = BigInt(r.amount);
+      let counterparty: string | null = null;
+      if (r.other_type === 'user_wallet') counterparty = r.other_id;
+      else if (r.other_type) counterparty = SYSTEM_COUNTERPARTY[r.other_type] ?? r.other_type;
+      return {
+        transactionId: r.transaction_id,
+        kind: PUBLIC_KIND[r.kind] ?? 'adjustment',
+        amount: (amount < 0n ? -amount : amount).toString(),
+        currency: r.currency,
+        direction: amount < 0n ? 'debit' : 'credit',
+        counterparty,
+        balanceAfter: r.balance_after,
+        description: r.description,
+        createdAt: r.created_at.toISOString(),
+      };
+    },
+  );
 }
