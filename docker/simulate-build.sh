@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Without a Docker engine, check what each Dockerfile's build does: copy what the build context
-# and COPY lines take, run the same `npm ci --omit=dev --workspace ...`, make the tree read-only,
-# then start main.ts and migrate.ts as an unprivileged user with production settings. They must
+# Without a Docker engine, check what docker/Dockerfile's build does for each SERVICE: copy what the
+# build context and COPY lines take, run the same `npm ci --omit=dev --workspace ...`, link
+# `service` -> services/$SERVICE, make the tree read-only, then start service/src/main.ts and
+# migrate.ts (the image's entry points) as an unprivileged user with production settings. They must
 # get as far as configuration / the database (ConfigError, connection refused): a missing module,
 # a dev-only import or a write to the tree fails the check.
 #   docker/simulate-build.sh [service...]     default: all five
@@ -24,6 +25,7 @@ for svc in "${services[@]}"; do
     echo "FAIL $svc: npm ci failed"; sed -n '1,20p' "$work/$svc.npm.log"; fail=$((fail+1)); continue
   fi
   size="$(du -sh "$dir/node_modules" | cut -f1)"
+  ln -s "services/$svc" "$dir/service"
   chmod -R a-w "$dir"
   ok=1
   for entry in main migrate; do
@@ -33,7 +35,7 @@ for svc in "${services[@]}"; do
         APP_ENV=production HOST=127.0.0.1 PORT=0 PLATFORM_TRANSPORT=dapr OTEL_SERVICE_NAME="$svc" \
         OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:9 \
         DATABASE_URL=postgres://nobody:x@127.0.0.1:9/none DATABASE_MIGRATION_URL=postgres://nobody:x@127.0.0.1:9/none \
-        "$NODE" "${preload[@]}" "services/$svc/src/$entry.ts" 2>&1)"
+        "$NODE" "${preload[@]}" "service/src/$entry.ts" 2>&1)"
     if grep -qE 'ERR_MODULE_NOT_FOUND|Cannot find (module|package)|ERR_UNSUPPORTED|SyntaxError|EACCES|EROFS' <<<"$out"; then
       echo "FAIL $svc: $entry.ts does not load from the pruned tree:"; grep -m3 -E 'Error|Cannot' <<<"$out"; ok=0
     elif ! grep -qE 'ConfigError|invalid configuration|ECONNREFUSED|MigrationError|connect' <<<"$out"; then

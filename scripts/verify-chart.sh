@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Verifies charts/wallet-platform offline:
 #   - builds the pinned helm and our chart checker from the Go module proxy (cached, tools/helm/build.sh)
-#   - unit tests of the checker (go test), and the per-service Dockerfiles match their template
+#   - unit tests of the checker (go test), and docker/Dockerfile serves every service (docker/check.sh)
 #   - for every values combination: helm lint --strict, helm template, then chartcheck:
 #       schema  every object against the Kubernetes API (strict: unknown/duplicate fields, types,
 #               names) and the Dapr CRDs of the Dapr version pinned in tools/dapr-build/go.mod
@@ -70,7 +70,7 @@ step "Dapr $DAPR_VERSION CRDs from the Go module cache" dapr_crds
 CRDS="$(cat "$OUT/crds" 2>/dev/null || echo /nonexistent)"
 
 step "go test ./... (tools/helm: schema + policy rules)" bash -c "cd '$ROOT/tools/helm' && nice -n 10 go test ./..."
-step "Dockerfiles match docker/Dockerfile.template" "$ROOT/docker/generate.sh" --check
+step "one Dockerfile for every service (docker/check.sh)" "$ROOT/docker/check.sh"
 
 # ---------------------------------------------------------------- every values combination
 # name | values files (relative to the chart) | drift check against the local-mode Dapr settings

@@ -1,3 +1,4 @@
+// Longer than 400 lines: one benchmark script: set-up, the workloads, the raw-SQL baseline run in the same process and the report, read top to bottom.
 /**
  * Ledger benchmark (not a test): transfers per second and latency at wallet-ledger's HTTP API, over
  * many wallets and with one hot wallet, then the raw-SQL floor: pgbench running the statements the

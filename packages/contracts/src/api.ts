@@ -1,9 +1,11 @@
 /** API shapes shared by several services (pagination, internal identity of a caller). */
 import { z } from 'zod';
+import { cursorParamSchema } from './pagination.ts';
 
+/** `?limit&cursor` of every list (cursors: pagination.ts). */
 export const paginationQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().min(1).max(512).optional(),
+  cursor: cursorParamSchema.optional(),
 });
 export type PaginationQuery = z.infer<typeof paginationQuerySchema>;
 
@@ -12,9 +14,25 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
+/**
+ * The role hierarchy, least to most: each role may do everything the roles before it may (support
+ * what a user may, admin what support may). Services ask `hasRoleAtLeast`, never for a list of names.
+ */
 export const ROLES = ['user', 'support', 'admin'] as const;
 export const roleSchema = z.enum(ROLES);
 export type Role = z.infer<typeof roleSchema>;
+
+/** True when one of `roles` is `minimum` or above it in the hierarchy. */
+export function hasRoleAtLeast(roles: readonly Role[], minimum: Role): boolean {
+  const floor = ROLES.indexOf(minimum);
+  return roles.some((role) => ROLES.indexOf(role) >= floor);
+}
+
+/** `roles` plus the base role everyone holds, without duplicates, in hierarchy order. */
+export function withBaseRole(roles: readonly Role[]): Role[] {
+  const held = new Set<Role>(['user', ...roles]);
+  return ROLES.filter((role) => held.has(role));
+}
 
 export const ACR_VALUES = ['aal1', 'aal2'] as const;
 export const acrSchema = z.enum(ACR_VALUES);

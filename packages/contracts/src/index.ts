@@ -3,3 +3,4 @@ export * from './problems.ts';
 export * from './cloudevents.ts';
 export * from './events.ts';
 export * from './api.ts';
+export * from './pagination.ts';

@@ -1,3 +1,4 @@
+// Longer than 400 lines: starts and stops the whole Dapr-mode platform (sentry, five daprd, five apps) as one ordered procedure.
 /**
  * The wallet platform in "dapr (local)" mode, as a library: `npm run start:dapr` (fixed ports) and the
  * system tests (free ports) start it with the very same code.

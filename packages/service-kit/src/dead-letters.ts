@@ -7,7 +7,7 @@
 import type { Express } from 'express';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import type { AppId } from '@wallet/contracts';
+import { cursorParamSchema, type AppId } from '@wallet/contracts';
 import {
   listDeadLetters,
   replayDeadLetters,
@@ -30,7 +30,7 @@ export const deadLetterQuerySchema = z.object({
   origin: z.enum(['outbox', 'subscription']).optional(),
   state: z.enum(['pending', 'replayed', 'all']).default('pending'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: deadLetterId.optional(),
+  cursor: cursorParamSchema.optional(),
 });
 
 export const deadLetterReplaySchema = z.union([
@@ -92,7 +92,7 @@ export function mountDeadLetterRoutes<DB extends MessagingTables>(
   const replay = options.replay ?? ((selector: ReplaySelector) => replayDeadLetters(db, platform, selector));
 
   app.get('/admin/dead-letters', async (req, res) => {
-    requireRole(res, 'support', 'admin');
+    requireRole(res, 'support');
     requireStepUp(res);
     const query = parseOrThrow(deadLetterQuerySchema, req.query, 'query');
     if (query.service !== undefined && query.service !== appId) {

@@ -3,7 +3,7 @@
  * else becomes a 500 without internals, logged with the request id so support can find it.
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { ProblemType, type FieldError, type ProblemDocument } from '@wallet/contracts';
+import { InvalidCursorError, ProblemType, type FieldError, type ProblemDocument } from '@wallet/contracts';
 import { z } from 'zod';
 import { WorkOverloadedError } from './work-limiter.ts';
 
@@ -148,6 +148,14 @@ export const problemErrorHandler: ErrorRequestHandler = (err: unknown, req, res,
   }
   if (err instanceof z.ZodError) {
     sendProblem(res, problems.validation(zodFieldErrors(err, 'request')), req.originalUrl);
+    return;
+  }
+  if (err instanceof InvalidCursorError) {
+    sendProblem(
+      res,
+      problems.validation([{ field: 'query.cursor', message: 'unknown cursor' }], err.message),
+      req.originalUrl,
+    );
     return;
   }
   if (isBodyParserError(err)) {

@@ -16,3 +16,4 @@ export * from './runtime-file.ts';
 export * from './load-shed.ts';
 export * from './work-limiter.ts';
 export * from './request-budget.ts';
+export * from './workers.ts';

@@ -19,6 +19,7 @@ import {
 } from 'jose';
 import {
   INTERNAL_TOKEN_HEADER,
+  hasRoleAtLeast,
   internalClaimsSchema,
   type AppId,
   type InternalClaims,
@@ -210,7 +211,10 @@ export function requireInternalCaller(verifier: InternalTokenVerifier): RequestH
         next();
       },
       (error: unknown) => {
-        req.log.warn({ reason: error instanceof Error ? error.message : 'invalid' }, 'internal token refused');
+        req.log.warn(
+          { reason: error instanceof Error ? error.message : 'invalid' },
+          'internal token refused',
+        );
         next(
           new HttpProblem({
             status: 401,
@@ -225,9 +229,10 @@ export function requireInternalCaller(verifier: InternalTokenVerifier): RequestH
 }
 
 /** Role and assurance checks that services repeat on their own side of the gateway. */
-export function requireRole(res: Response, ...roles: Role[]): InternalClaims {
+/** The caller, if it holds `minimum` or a role above it (ROLES is the hierarchy); 403 otherwise. */
+export function requireRole(res: Response, minimum: Role): InternalClaims {
   const caller = getCaller(res);
-  if (!caller.roles.some((r) => roles.includes(r))) throw problems.forbidden();
+  if (!hasRoleAtLeast(caller.roles, minimum)) throw problems.forbidden();
   return caller;
 }
 

@@ -36,3 +36,22 @@ export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output' = 'output
   const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema;
   return rest;
 }
+
+/** `content` of a JSON request body or response described by a zod schema. */
+export function jsonContent(schema: z.ZodType, io: 'input' | 'output' = 'output'): JsonSchema {
+  return { 'application/json': { schema: jsonSchemaOf(schema, io) } };
+}
+
+/** One `in: query` parameter per property of the zod object that parses the query string. */
+export function queryParameters(schema: z.ZodType): JsonSchema[] {
+  const json = jsonSchemaOf(schema, 'input') as {
+    properties?: Record<string, JsonSchema>;
+    required?: string[];
+  };
+  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: 'query',
+    required: json.required?.includes(name) ?? false,
+    schema: property,
+  }));
+}

@@ -37,6 +37,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type ServiceMetrics } from './metrics.ts';
 import type { ReadinessCheck } from './readiness.ts';
 import { installGracefulShutdown } from './shutdown.ts';
+import type { BackgroundWorker } from './workers.ts';
 
 export interface ServiceContext<DB, C extends RuntimeEnv> {
   appId: AppId;
@@ -49,12 +50,6 @@ export interface ServiceContext<DB, C extends RuntimeEnv> {
   verifier: InternalTokenVerifier;
   /** Mints internal tokens for calls this app makes to another. */
   signer: InternalTokenSigner;
-}
-
-export interface BackgroundWorker {
-  name: string;
-  start(): void | Promise<void>;
-  stop(): Promise<void>;
 }
 
 export interface ServiceParts {
@@ -93,12 +88,16 @@ export interface InternalKeys {
 
 export function internalKeysFromEnv(env: RuntimeEnv): InternalKeys {
   const jwksText =
-    env.INTERNAL_JWT_JWKS ?? (env.INTERNAL_JWT_JWKS_FILE ? readFileSync(env.INTERNAL_JWT_JWKS_FILE, 'utf8') : undefined);
+    env.INTERNAL_JWT_JWKS ??
+    (env.INTERNAL_JWT_JWKS_FILE ? readFileSync(env.INTERNAL_JWT_JWKS_FILE, 'utf8') : undefined);
   const privateText = env.INTERNAL_JWT_PRIVATE_JWK;
   if (!jwksText || !privateText) {
     throw new Error('INTERNAL_JWT_JWKS (or _FILE) and INTERNAL_JWT_PRIVATE_JWK are required');
   }
-  return { jwks: JSON.parse(jwksText) as JSONWebKeySet, privateJwk: JSON.parse(privateText) as PrivateSigningJwk };
+  return {
+    jwks: JSON.parse(jwksText) as JSONWebKeySet,
+    privateJwk: JSON.parse(privateText) as PrivateSigningJwk,
+  };
 }
 
 export interface StartOptions {
@@ -154,10 +153,19 @@ export async function createServiceContext<DB, C extends RuntimeEnv>(
     applicationName: module.appId,
     // Compact: pg's error carries its whole client object, which must not be serialised into logs.
     onError: (error) =>
-      logger.warn({ error: error.message, code: (error as { code?: unknown }).code }, 'database connection error'),
-    replica: { maxReplicaLagMs: config.DATABASE_READ_MAX_LAG_MS, checkIntervalMs: config.DATABASE_READ_LAG_CHECK_MS },
+      logger.warn(
+        { error: error.message, code: (error as { code?: unknown }).code },
+        'database connection error',
+      ),
+    replica: {
+      maxReplicaLagMs: config.DATABASE_READ_MAX_LAG_MS,
+      checkIntervalMs: config.DATABASE_READ_LAG_CHECK_MS,
+    },
     onReplicaState: (state) =>
-      logger.info(state, state.usable ? 'read replica in use' : 'read replica not used: reads go to the primary'),
+      logger.info(
+        state,
+        state.usable ? 'read replica in use' : 'read replica not used: reads go to the primary',
+      ),
   });
   return {
     appId: module.appId,
@@ -166,7 +174,11 @@ export async function createServiceContext<DB, C extends RuntimeEnv>(
     metrics,
     platform,
     database,
-    verifier: createInternalTokenVerifier({ audience: module.appId, jwks: keys.jwks, allowedIssuers: module.allowedCallers }),
+    verifier: createInternalTokenVerifier({
+      audience: module.appId,
+      jwks: keys.jwks,
+      allowedIssuers: module.allowedCallers,
+    }),
     signer: await createInternalTokenSigner(module.appId, keys.privateJwk),
   };
 }
@@ -190,7 +202,10 @@ export function readinessChecksOf<DB, C extends RuntimeEnv>(
   context: ServiceContext<DB, C>,
   parts: ServiceParts,
 ): ReadinessCheck[] {
-  return [...standardReadiness(context.database, module.migrations, context.platform), ...(parts.readiness ?? [])];
+  return [
+    ...standardReadiness(context.database, module.migrations, context.platform),
+    ...(parts.readiness ?? []),
+  ];
 }
 
 /** The internal listener's app: `/metrics` and the detailed readiness report (see internal-app.ts). */
@@ -219,7 +234,11 @@ export function buildServiceApp<DB, C extends RuntimeEnv>(
     routes: (app) => parts.routes(app),
     sidecarRouters:
       context.platform.transport === 'dapr'
-        ? [daprSubscriptionRouter(context.platform as DaprPlatform, { appApiToken: context.config.APP_API_TOKEN })]
+        ? [
+            daprSubscriptionRouter(context.platform as DaprPlatform, {
+              appApiToken: context.config.APP_API_TOKEN,
+            }),
+          ]
         : [],
     appApiToken: context.platform.transport === 'dapr' ? context.config.APP_API_TOKEN : undefined,
     ...(parts.bodyLimit ? { bodyLimit: parts.bodyLimit } : {}),
@@ -234,8 +253,15 @@ export function buildServiceApp<DB, C extends RuntimeEnv>(
   });
 }
 
-export async function listen(app: Express, host: string, port: number, tls?: StartOptions['tls']): Promise<{ server: Server; url: string }> {
-  const server: Server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, app) : createHttpServer(app);
+export async function listen(
+  app: Express,
+  host: string,
+  port: number,
+  tls?: StartOptions['tls'],
+): Promise<{ server: Server; url: string }> {
+  const server: Server = tls
+    ? createHttpsServer({ key: tls.key, cert: tls.cert }, app)
+    : createHttpServer(app);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
@@ -317,7 +343,11 @@ export async function runMigrationsFor<DB, C extends RuntimeEnv>(
   databaseUrl: string,
   logger: Logger = createLogger(module.appId),
 ): Promise<string[]> {
-  const database = createDatabase<DB>({ url: databaseUrl, poolMax: 1, applicationName: `${module.appId}-migrate` });
+  const database = createDatabase<DB>({
+    url: databaseUrl,
+    poolMax: 1,
+    applicationName: `${module.appId}-migrate`,
+  });
   try {
     const applied = await migrateToLatest(database.db, module.migrations);
     logger.info({ applied }, applied.length ? 'migrations applied' : 'migrations already at head');

@@ -22,6 +22,18 @@ export interface CallOptions {
   raw?: string;
 }
 
+/** Headers and body of a gateway call: bearer token, JSON body (or a raw one) and its content type. */
+export function requestParts(callOptions: CallOptions): { headers: Record<string, string>; body?: string } {
+  const headers: Record<string, string> = { ...callOptions.headers };
+  if (callOptions.token) headers['authorization'] = `Bearer ${callOptions.token}`;
+  if (callOptions.body !== undefined) {
+    headers['content-type'] = 'application/json';
+    return { headers, body: JSON.stringify(callOptions.body) };
+  }
+  if (callOptions.raw !== undefined) headers['content-type'] ??= 'application/json';
+  return callOptions.raw === undefined ? { headers } : { headers, body: callOptions.raw };
+}
+
 export interface User {
   email: string;
   userId: string;
@@ -89,13 +101,7 @@ export function gatewayClient(
     callOptions: CallOptions = {},
     dispatcher: Agent = agent,
   ): Promise<Answer<T>> {
-    const headers: Record<string, string> = { ...callOptions.headers };
-    if (callOptions.token) headers['authorization'] = `Bearer ${callOptions.token}`;
-    let body: string | undefined = callOptions.raw;
-    if (callOptions.body !== undefined) {
-      body = JSON.stringify(callOptions.body);
-      headers['content-type'] = 'application/json';
-    } else if (callOptions.raw !== undefined) headers['content-type'] ??= 'application/json';
+    const { headers, body } = requestParts(callOptions);
     const started = performance.now();
     const res = await undiciFetch(`${gatewayUrl}${path}`, { method, headers, body, dispatcher });
     const text = await res.text();

@@ -10,7 +10,7 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { freshLoopbackAddress } from './client.ts';
+import { freshLoopbackAddress, requestParts, type CallOptions } from './client.ts';
 import { expect } from 'vitest';
 import { waitFor } from '@wallet/testing';
 
@@ -25,13 +25,6 @@ interface Answer<T> {
   status: number;
   headers: Headers;
   body: T;
-}
-
-interface CallOptions {
-  body?: unknown;
-  token?: string;
-  headers?: Record<string, string>;
-  raw?: string;
 }
 
 /** Runs the scenario against the gateway at `gatewayUrl`, trusting `certificate` (PEM) for its TLS. */
@@ -49,13 +42,7 @@ export async function moneyFlow(
     path: string,
     callOptions: CallOptions = {},
   ): Promise<Answer<T>> {
-    const headers: Record<string, string> = { ...callOptions.headers };
-    if (callOptions.token) headers['authorization'] = `Bearer ${callOptions.token}`;
-    let body: string | undefined = callOptions.raw;
-    if (callOptions.body !== undefined) {
-      body = JSON.stringify(callOptions.body);
-      headers['content-type'] = 'application/json';
-    } else if (callOptions.raw !== undefined) headers['content-type'] ??= 'application/json';
+    const { headers, body } = requestParts(callOptions);
     const res = await undiciFetch(`${gatewayUrl}${path}`, { method, headers, body, dispatcher: agent });
     const text = await res.text();
     return {

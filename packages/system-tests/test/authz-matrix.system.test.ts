@@ -1,3 +1,4 @@
+// Longer than 400 lines: the whole authorisation matrix (every route x every kind of caller) against one running platform; the table is the point.
 /**
  * The gateway's authorisation matrix against the REAL services (embedded mode), beside the stand-in
  * version in services/api-gateway/test/integration/gateway.test.ts.

@@ -1,5 +1,10 @@
 /** api-gateway as a ServiceModule: what the runtime needs to start it in any mode. */
-import type { BackgroundWorker, ReadinessCheck, ServiceModule } from '@wallet/service-kit';
+import {
+  periodicWorker,
+  type BackgroundWorker,
+  type ReadinessCheck,
+  type ServiceModule,
+} from '@wallet/service-kit';
 import type { Platform } from '@wallet/platform';
 import type { Redis } from 'ioredis';
 import { configSchema, type Config } from './config.ts';
@@ -75,24 +80,20 @@ export const service: ServiceModule<GatewayDatabase, Config> = {
     const nonces = redis ? createRedisNonceStore(redis, config.REDIS_KEY_PREFIX) : createMemoryNonceStore();
     const openapi = createOpenApiAggregator({ platform, signer, logger });
 
-    let pruneTimer: NodeJS.Timeout | undefined;
-    const housekeeping: BackgroundWorker = {
+    const sessionPruner = periodicWorker({
       name: 'web-session-pruner',
-      start() {
-        pruneTimer = setInterval(() => {
-          webSessions.pruneExpired().then(
-            (n) => n > 0 && logger.info({ pruned: n }, 'expired browser sessions pruned'),
-            (err: unknown) =>
-              logger.warn(
-                { err: err instanceof Error ? err.message : String(err) },
-                'session pruning failed',
-              ),
-          );
-        }, 10 * 60_000);
-        pruneTimer.unref();
+      intervalMs: 10 * 60_000,
+      tick: async () => {
+        const pruned = await webSessions.pruneExpired();
+        if (pruned > 0) logger.info({ pruned }, 'expired browser sessions pruned');
       },
+      onError: (err) =>
+        logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'session pruning failed'),
+    });
+    const connections: BackgroundWorker = {
+      name: 'redis-connections',
+      start() {},
       async stop() {
-        clearInterval(pruneTimer);
         nonces.close();
         if (redis) await redis.quit().catch(() => undefined);
       },
@@ -146,7 +147,7 @@ export const service: ServiceModule<GatewayDatabase, Config> = {
           localHandlers: createLocalHandlers({ db, platform, openapi }),
         }),
       readiness: [...downstreamReadiness(platform), ...(redis ? [redisReadiness(redis)] : [])],
-      workers: [housekeeping],
+      workers: [sessionPruner, connections],
       bodyLimit: `${config.WAF_MAX_BODY_BYTES}b`,
     });
   },

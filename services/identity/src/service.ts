@@ -1,12 +1,17 @@
 /** identity as a ServiceModule: what the runtime needs to start it in any mode. */
-import { ConfigError, type ServiceModule, mountDeadLetterRoutes } from '@wallet/service-kit';
+import {
+  ConfigError,
+  mountDeadLetterRoutes,
+  outboxRelayWorker,
+  type ServiceModule,
+} from '@wallet/service-kit';
 import { argon2Parameters, configSchema, identityProductionProblems, type Config } from './config.ts';
 import type { IdentityDatabase } from './db/schema.ts';
 import { migrations } from './db/migrations/index.ts';
 import { mountRoutes } from './http/routes.ts';
 import { mountPasskeyRoutes } from './http/passkey-routes.ts';
 import { relyingPartyFrom } from './security/relying-party.ts';
-import { housekeepingWorker, outboxRelayWorker } from './events/workers.ts';
+import { housekeepingWorker } from './workers/housekeeping.ts';
 import { keyRingKids, parseKeyRing } from './security/keyring.ts';
 import { createPasswordHasher } from './security/passwords.ts';
 import { createSigningKeys } from './security/signing-keys.ts';
@@ -60,7 +65,7 @@ export const service: ServiceModule<IdentityDatabase, Config> = {
           db: ctx.database.db,
           platform: ctx.platform,
           logger: ctx.logger,
-          registry: ctx.metrics.registry,
+          metrics: ctx.metrics.registry,
         }),
         housekeepingWorker({ db: ctx.database.db, config: ctx.config, logger: ctx.logger }),
         background.worker,

@@ -1,6 +1,5 @@
 /** notification as a ServiceModule: what the runtime needs to start it in any mode. */
-import { createOutboxRelay } from '@wallet/platform';
-import type { ServiceModule } from '@wallet/service-kit';
+import { outboxRelayWorker, type ServiceModule } from '@wallet/service-kit';
 import { configSchema, devOutboxEnabled, notificationProductionGuard, type Config } from './config.ts';
 import type { NotificationDatabase } from './db/schema.ts';
 import { migrations } from './db/migrations/index.ts';
@@ -55,10 +54,10 @@ export const service: ServiceModule<NotificationDatabase, Config> = {
         push: config.PUSH_RATE_PER_SECOND,
       },
     });
-    const relay = createOutboxRelay({
+    const relay = outboxRelayWorker({
       db,
       platform,
-      logger: logger.child({ component: 'outbox-relay' }),
+      logger,
       metrics: ctx.metrics.registry,
       pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
     });
@@ -86,7 +85,7 @@ export const service: ServiceModule<NotificationDatabase, Config> = {
           smsAvailable: providers.sms !== undefined,
           wakeWorker: () => worker.wake(),
         }),
-      workers: [worker, { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() }],
+      workers: [worker, relay],
     });
   },
 };

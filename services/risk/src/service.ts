@@ -1,6 +1,5 @@
 /** risk as a ServiceModule: what the runtime needs to start it in any mode. */
-import { createOutboxRelay } from '@wallet/platform';
-import type { ServiceModule } from '@wallet/service-kit';
+import { outboxRelayWorker, type ServiceModule } from '@wallet/service-kit';
 import { createAssessmentMetrics } from './application/assess.ts';
 import { createRuleCache } from './application/rule-cache.ts';
 import { configSchema, type Config } from './config.ts';
@@ -26,12 +25,6 @@ export const service: ServiceModule<RiskDatabase, Config> = {
     });
     const metrics = createAssessmentMetrics(ctx.metrics.registry);
     subscribeProfileConsumers({ platform: ctx.platform, db, logger: ctx.logger });
-    const relay = createOutboxRelay({
-      db,
-      platform: ctx.platform,
-      logger: ctx.logger,
-      metrics: ctx.metrics.registry,
-    });
     return Promise.resolve({
       routes: (app) =>
         mountRoutes(app, {
@@ -43,7 +36,9 @@ export const service: ServiceModule<RiskDatabase, Config> = {
           assessment: { db, state: ctx.platform.state, rules, logger: ctx.logger, metrics },
         }),
       readiness: [{ name: 'rules', check: async () => void (await rules.current()) }],
-      workers: [{ name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() }],
+      workers: [
+        outboxRelayWorker({ db, platform: ctx.platform, logger: ctx.logger, metrics: ctx.metrics.registry }),
+      ],
     });
   },
 };

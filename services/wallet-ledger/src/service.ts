@@ -1,6 +1,10 @@
 /** wallet-ledger as a ServiceModule: what the runtime needs to start it in any mode. */
-import { createOutboxRelay } from '@wallet/platform';
-import type { BackgroundWorker, ServiceModule } from '@wallet/service-kit';
+import {
+  outboxRelayWorker,
+  periodicWorker,
+  type BackgroundWorker,
+  type ServiceModule,
+} from '@wallet/service-kit';
 import { Counter } from 'prom-client';
 import { configSchema, type Config } from './config.ts';
 import type { LedgerDatabase } from './db/schema.ts';
@@ -13,36 +17,6 @@ import type { LedgerDeps } from './operations/deps.ts';
 import { expireAdjustmentRequests } from './operations/adjustment-requests.ts';
 import { expireHolds } from './operations/provider-events.ts';
 import { createRiskClient } from './risk-client.ts';
-
-/** Runs `tick` every `intervalMs` until stopped; a failing tick is logged and retried next time. */
-function intervalWorker(
-  name: string,
-  intervalMs: number,
-  tick: () => Promise<unknown>,
-  onError: (e: unknown) => void,
-): BackgroundWorker {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
-  let stopped = false;
-  const schedule = (): void => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = tick().catch(onError).finally(schedule);
-    }, intervalMs);
-  };
-  return {
-    name,
-    start() {
-      stopped = false;
-      schedule();
-    },
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
-    },
-  };
-}
 
 export const service: ServiceModule<LedgerDatabase, Config> = {
   appId: 'wallet-ledger',
@@ -68,27 +42,26 @@ export const service: ServiceModule<LedgerDatabase, Config> = {
       logger: ctx.logger,
       platformCurrency: ctx.config.PLATFORM_CURRENCY,
     });
-    const relay = createOutboxRelay({
-      db,
-      platform: ctx.platform,
-      logger: ctx.logger,
-      pollIntervalMs: ctx.config.OUTBOX_POLL_INTERVAL_MS,
-      metrics: ctx.metrics.registry,
-    });
     const workers: BackgroundWorker[] = [
-      { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() },
-      intervalWorker(
-        'hold-expiry',
-        ctx.config.HOLD_EXPIRY_INTERVAL_MS,
-        async () => {
+      outboxRelayWorker({
+        db,
+        platform: ctx.platform,
+        logger: ctx.logger,
+        pollIntervalMs: ctx.config.OUTBOX_POLL_INTERVAL_MS,
+        metrics: ctx.metrics.registry,
+      }),
+      periodicWorker({
+        name: 'hold-expiry',
+        intervalMs: ctx.config.HOLD_EXPIRY_INTERVAL_MS,
+        tick: async () => {
           const expired = await expireHolds(ledger);
           if (expired > 0) ctx.logger.info({ expired }, 'withdrawal holds expired');
           // Approval checks the expiry itself; this only makes the stored status say so.
           const requests = await expireAdjustmentRequests(db);
           if (requests > 0) ctx.logger.info({ expired: requests }, 'adjustment requests expired');
         },
-        (err) => ctx.logger.error({ err }, 'hold expiry failed'),
-      ),
+        onError: (err) => ctx.logger.error({ err }, 'hold expiry failed'),
+      }),
     ];
     return Promise.resolve({
       routes: (app) =>

@@ -21,6 +21,7 @@ import { createInvokePolicy, type InvokePolicyOptions } from '../resilience/invo
 import type { PlatformLogger } from '../logger.ts';
 import { EtagMismatchError, InvocationError } from '../port.ts';
 import { activeTraceparent, traceInvoke } from '../tracing.ts';
+/* jscpd:ignore-start -- the port's types, imported by both transports */
 import type {
   EventHandler,
   InvokeRequest,
@@ -33,6 +34,7 @@ import type {
   StateStore,
   SubscribeOptions,
 } from '../port.ts';
+/* jscpd:ignore-end */
 
 export interface DaprPlatformOptions {
   appId: string;
@@ -261,7 +263,10 @@ export function createDaprPlatform(options: DaprPlatformOptions): DaprPlatform {
   };
 
   /** One call through the sidecar, no policy: the callee's answer, or InvocationError when there is none. */
-  const invokeThroughSidecar = async (request: InvokeRequest, callTimeoutMs: number): Promise<InvokeResponse> => {
+  const invokeThroughSidecar = async (
+    request: InvokeRequest,
+    callTimeoutMs: number,
+  ): Promise<InvokeResponse> => {
     const { headers, body } = encodeInvokeRequest(request, ['dapr-api-token']);
     if (options.daprApiToken !== undefined) headers.set('dapr-api-token', options.daprApiToken);
     let answer: InvokeResponse;

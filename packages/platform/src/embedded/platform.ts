@@ -13,6 +13,7 @@ import { assertPublishable, buildCloudEvent } from '../internal/envelope.ts';
 import { createInvokePolicy, type InvokePolicyOptions } from '../resilience/invoke-policy.ts';
 import type { PlatformLogger } from '../logger.ts';
 import { EtagMismatchError, InvocationError } from '../port.ts';
+/* jscpd:ignore-start -- the port's types, imported by both transports */
 import type {
   EventHandler,
   InvokeRequest,
@@ -25,6 +26,7 @@ import type {
   StateStore,
   SubscribeOptions,
 } from '../port.ts';
+/* jscpd:ignore-end */
 import { activeTraceparent, traceInvoke } from '../tracing.ts';
 import { busCore } from './bus.ts';
 import type { EmbeddedBus, EmbeddedRetryPolicy } from './bus.ts';

@@ -1,3 +1,4 @@
+// Longer than 400 lines: store, list, replay and subscribe-with-dead-letters share the table's row mapping and failure notes.
 /**
  * Dead letters: messages that kept failing, stored where an operator can list and replay them.
  *
@@ -5,7 +6,7 @@
  * app's handlers kept failing; it arrives on the subscription's dead-letter topic). Replay keeps the
  * event id, so every idempotent consumer that already applied it ignores it.
  */
-import { cloudEventSchema, deadLetterTopicFor } from '@wallet/contracts';
+import { cloudEventSchema, deadLetterTopicFor, decodeSeqCursor, keysetPage } from '@wallet/contracts';
 import type { CloudEvent } from '@wallet/contracts';
 import { sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
@@ -49,7 +50,7 @@ export interface ListDeadLettersOptions {
   state?: 'pending' | 'replayed' | 'all';
   /** Page size, 1..500. Default 50. */
   limit?: number;
-  /** `nextCursor` of the previous page. */
+  /** `nextCursor` of the previous page (InvalidCursorError for anything else). */
   cursor?: string | null;
 }
 
@@ -127,9 +128,9 @@ function toDeadLetter(row: Selectable<DeadLettersTable>): DeadLetter {
   };
 }
 
-function parseCursor(cursor: string): string {
-  if (!/^[1-9][0-9]{0,18}$/.test(cursor)) throw new TypeError('listDeadLetters: malformed cursor');
-  return cursor;
+function parseId(id: string): string {
+  if (!/^[1-9][0-9]{0,18}$/.test(id)) throw new TypeError('replayDeadLetters: malformed id');
+  return id;
 }
 
 export async function listDeadLetters<DB extends MessagingTables>(
@@ -147,16 +148,13 @@ export async function listDeadLetters<DB extends MessagingTables>(
   const state = options.state ?? 'pending';
   if (state === 'pending') query = query.where('replayed_at', 'is', null);
   if (state === 'replayed') query = query.where('replayed_at', 'is not', null);
-  if (options.cursor != null) query = query.where('id', '<', parseCursor(options.cursor));
+  const before = decodeSeqCursor(options.cursor);
+  if (before !== undefined) query = query.where('id', '<', before.toString());
   const rows = await query
     .orderBy('id', 'desc')
     .limit(limit + 1)
     .execute();
-  const page = rows.slice(0, limit);
-  return {
-    items: page.map(toDeadLetter),
-    nextCursor: rows.length > limit ? String(page[page.length - 1]!.id) : null,
-  };
+  return keysetPage(rows, limit, (row) => [row.id], toDeadLetter);
 }
 
 /**
@@ -176,7 +174,7 @@ export async function replayDeadLetters<DB extends MessagingTables>(
     if (selector.ids.length === 0) return { replayed: [], failed: [] };
     if (selector.ids.length > MAX_REPLAY)
       throw new RangeError(`replayDeadLetters: at most ${MAX_REPLAY} ids`);
-    query = query.where('id', 'in', selector.ids.map(parseCursor));
+    query = query.where('id', 'in', selector.ids.map(parseId));
   } else {
     const limit = selector.limit ?? 100;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_REPLAY) {

@@ -31,3 +31,5 @@ export type {
   StoreDeadLetterInput,
   SubscribeWithDeadLettersOptions,
 } from './dead-letters.ts';
+export { contractEventHandler, subscribeToEvent } from './consumer.ts';
+export type { ContractEventHandler, SubscribeToEventOptions } from './consumer.ts';

@@ -1,3 +1,4 @@
+// Longer than 400 lines: the one contract both transports must pass; kept in one file so the embedded and Dapr suites run the same text.
 /**
  * The platform contract, written once and run against every transport: embedded now, daprd with
  * RabbitMQ and with Kafka later. It only talks to the `Platform` port and plain HTTP, asserts with

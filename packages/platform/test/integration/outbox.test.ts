@@ -1,3 +1,4 @@
+// Longer than 400 lines: the outbox and relay contract in one suite over one database: ordering, retries, dead letters and replicas.
 /** Outbox, relay and inbox on a real PostgreSQL (TEST_PG_ADMIN_URL). */
 import { randomUUID } from 'node:crypto';
 import { Events } from '@wallet/contracts';

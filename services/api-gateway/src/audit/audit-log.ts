@@ -1,5 +1,6 @@
 /** The append-only audit log: every admin and high-risk call, allowed or refused. */
 import type { Kysely } from 'kysely';
+import { cursorParamSchema, decodeSeqCursor, keysetPage } from '@wallet/contracts';
 import { z } from 'zod';
 import type { GatewayDatabase } from '../db/schema.ts';
 
@@ -36,10 +37,7 @@ export type AuditEntry = z.infer<typeof auditEntrySchema>;
 
 export const auditQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z
-    .string()
-    .regex(/^\d{1,19}$/)
-    .optional(),
+  cursor: cursorParamSchema.optional(),
   actor: z.string().min(1).max(200).optional(),
   action: z.string().min(1).max(300).optional(),
   outcome: z.enum(['allowed', 'denied', 'failed']).optional(),
@@ -78,7 +76,7 @@ export async function appendAudit(db: Kysely<GatewayDatabase>, record: AuditReco
     .execute();
 }
 
-/** Newest first; `nextCursor` is the last id of the page. */
+/** Newest first; the cursor carries the last id of the page. */
 export async function listAudit(
   db: Kysely<GatewayDatabase>,
   query: AuditQuery,
@@ -88,14 +86,17 @@ export async function listAudit(
     .selectAll()
     .orderBy('id', 'desc')
     .limit(query.limit + 1);
-  if (query.cursor) q = q.where('id', '<', query.cursor);
+  const before = decodeSeqCursor(query.cursor);
+  if (before !== undefined) q = q.where('id', '<', before.toString());
   if (query.actor) q = q.where('actor', '=', query.actor);
   if (query.action) q = q.where('action', '=', query.action);
   if (query.outcome) q = q.where('outcome', '=', query.outcome);
   const rows = await q.execute();
-  const page = rows.slice(0, query.limit);
-  return {
-    items: page.map((r) => ({
+  return keysetPage(
+    rows,
+    query.limit,
+    (r) => [r.id],
+    (r): AuditEntry => ({
       id: String(r.id),
       occurredAt: r.occurred_at.toISOString(),
       actor: r.actor,
@@ -109,7 +110,6 @@ export async function listAudit(
       userAgent: r.user_agent,
       requestId: r.request_id,
       upstreamApp: r.upstream_app,
-    })),
-    nextCursor: rows.length > query.limit ? String(page.at(-1)?.id) : null,
-  };
+    }),
+  );
 }

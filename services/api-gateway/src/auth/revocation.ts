@@ -4,9 +4,7 @@
  * so a revoked session's tokens are refused as soon as the event arrives (seconds), and drops the
  * browser sessions built on it.
  */
-import { Events } from '@wallet/contracts';
-import type { Platform, SubscriptionStatus } from '@wallet/platform';
-import { subscribeWithDeadLetters } from '@wallet/platform';
+import { subscribeToEvent, type Platform } from '@wallet/platform';
 import type { Kysely } from 'kysely';
 import type { Logger } from '@wallet/service-kit';
 import type { GatewayDatabase } from '../db/schema.ts';
@@ -40,31 +38,16 @@ export function subscribeToRevocations(options: {
   logger: Logger;
 }): void {
   const { platform, db, revocations, logger } = options;
-  subscribeWithDeadLetters(
-    platform,
-    db,
-    'api-gateway',
-    Events.sessionRevoked.topic,
-    async (event): Promise<SubscriptionStatus> => {
-      const parsed = Events.sessionRevoked.schema.safeParse(event.data);
-      if (!parsed.success) {
-        logger.warn({ eventId: event.id }, 'session.revoked event does not match its schema; dropped');
-        return 'DROP';
-      }
-      // Idempotent by nature (set with TTL, delete), so no inbox row is needed.
-      await revocations.revoke(parsed.data.sessionIds);
-      if (parsed.data.sessionIds.length > 0) {
-        await db
-          .deleteFrom('web_sessions')
-          .where('identity_session_id', 'in', parsed.data.sessionIds)
-          .execute();
-      }
-      logger.info(
-        { userId: parsed.data.userId, sessions: parsed.data.sessionIds.length, reason: parsed.data.reason },
-        'sessions revoked',
-      );
-      return 'SUCCESS';
-    },
-    { logger },
-  );
+  subscribeToEvent({ platform, db, logger, consumerAppId: 'api-gateway' }, 'sessionRevoked', async (data) => {
+    // Idempotent by nature (set with TTL, delete), so no inbox row is needed.
+    await revocations.revoke(data.sessionIds);
+    if (data.sessionIds.length > 0) {
+      await db.deleteFrom('web_sessions').where('identity_session_id', 'in', data.sessionIds).execute();
+    }
+    logger.info(
+      { userId: data.userId, sessions: data.sessionIds.length, reason: data.reason },
+      'sessions revoked',
+    );
+    return 'SUCCESS';
+  });
 }

@@ -1,9 +1,9 @@
 /** Routes the gateway answers itself: browser login/logout, the audit log, dead-letter aggregation, the merged OpenAPI document. */
+import type { z } from 'zod';
 import { ProblemType, type AppId } from '@wallet/contracts';
 import { listDeadLetters, replayDeadLetters, type Platform } from '@wallet/platform';
 import { HttpProblem, parseOrThrow } from '@wallet/service-kit';
 import type { Kysely } from 'kysely';
-import { z } from 'zod';
 import { auditQuerySchema, listAudit } from '../audit/audit-log.ts';
 import type { GatewayDatabase } from '../db/schema.ts';
 import { SESSION_COOKIE } from '../web/sessions.ts';
@@ -12,79 +12,21 @@ import { clearBrowserCookies, sessionCookieOptions } from './pipeline/browser-se
 import { internalSubjectFor } from './pipeline/subject.ts';
 import { relayResponse } from './forward.ts';
 import type { OpenApiAggregator } from './openapi.ts';
+import {
+  DEAD_LETTER_SERVICES,
+  deadLetterQuerySchema,
+  replayBodySchema,
+  tokenAnswerSchema,
+  webLoginSchema,
+  type DeadLetterService,
+} from './schemas.ts';
 import { ANONYMOUS } from '../auth/principal.ts';
-
-export const webLoginSchema = z.union([
-  z
-    .object({
-      // The limits identity applies (its login schema), so the gateway never passes on what identity refuses.
-      email: z.string().max(254).regex(z.regexes.email, 'must be an e-mail address'),
-      password: z.string().min(1).max(1024),
-      deviceName: z.string().min(1).max(100).optional(),
-    })
-    .strict(),
-  z.object({ mfaToken: z.string().min(1).max(256), code: z.string().min(6).max(32) }).strict(),
-  // A passkey's answer to `POST /v1/auth/passkey/options` (passwordless, or with the password step's
-  // mfaToken); identity checks its shape and verifies it.
-  z
-    .object({
-      challengeId: z.string().min(1).max(64),
-      credential: z.record(z.string(), z.unknown()),
-      mfaToken: z.string().min(1).max(256).optional(),
-      deviceName: z.string().min(1).max(100).optional(),
-    })
-    .strict(),
-]);
 
 /** The identity route a browser's sign-in body goes to: password, second-factor code, or passkey. */
 function identityLoginPath(body: z.infer<typeof webLoginSchema>): string {
   if ('credential' in body) return '/auth/passkey/login';
   return 'mfaToken' in body ? '/auth/login/mfa' : '/auth/login';
 }
-
-export const webLoginAnswerSchema = z.object({
-  csrfToken: z.string(),
-  expiresIn: z.number().int(),
-  sessionId: z.string(),
-});
-
-const tokenAnswerSchema = z.object({
-  accessToken: z.string().min(1),
-  refreshToken: z.string().min(1),
-  expiresIn: z.number().int().positive(),
-  sessionId: z.string().min(1),
-});
-
-export const DEAD_LETTER_SERVICES = [
-  'identity',
-  'wallet-ledger',
-  'risk',
-  'notification',
-  'api-gateway',
-] as const;
-type DeadLetterService = (typeof DEAD_LETTER_SERVICES)[number];
-
-export const deadLetterQuerySchema = z.object({
-  service: z.enum(DEAD_LETTER_SERVICES).optional(),
-  topic: z.string().min(1).max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-});
-
-export const replayBodySchema = z.union([
-  z
-    .object({
-      // What every service's dead-letter store takes (service-kit's replay schema): a decimal row id.
-      ids: z
-        .array(z.string().regex(/^[1-9][0-9]{0,18}$/, 'dead-letter ids are decimal integers'))
-        .min(1)
-        // The WAF refuses longer JSON arrays (WAF_MAX_ARRAY_LENGTH, 500), so the document says 500.
-        .max(500),
-      // Dead-letter ids are per service: ids without their service would replay unrelated messages elsewhere.
-      service: z.enum(DEAD_LETTER_SERVICES),
-    })
-    .strict(),
-  z.object({ service: z.enum(DEAD_LETTER_SERVICES), topic: z.string().min(1).max(200).optional() }).strict(),
-]);
 
 async function webLogin(ctx: LocalContext): Promise<number> {
   const { req, res, deps, csrf } = ctx;

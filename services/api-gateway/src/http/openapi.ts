@@ -8,27 +8,16 @@ import type { Request } from 'express';
 import { ANONYMOUS_SUBJECT, INTERNAL_TOKEN_HEADER, type AppId } from '@wallet/contracts';
 import type { Platform } from '@wallet/platform';
 import type { InternalTokenSigner, Logger } from '@wallet/service-kit';
-import { problemJsonSchema } from '@wallet/service-kit';
+import { jsonContent, problemJsonSchema, problemResponse } from '@wallet/service-kit';
 import { z } from 'zod';
 import { auditEntrySchema, auditQuerySchema } from '../audit/audit-log.ts';
 import { ROUTES, type RouteSpec } from './route-table.ts';
-import {
-  deadLetterQuerySchema,
-  replayBodySchema,
-  webLoginAnswerSchema,
-  webLoginSchema,
-} from './local-routes.ts';
+import { deadLetterQuerySchema, replayBodySchema, webLoginAnswerSchema, webLoginSchema } from './schemas.ts';
 
 type JsonObject = Record<string, unknown>;
 
-const problem = (description: string) => ({
-  description,
-  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-});
-
-const json = (schema: z.ZodType, io: 'input' | 'output' = 'output') => ({
-  'application/json': { schema: z.toJSONSchema(schema, { io, unrepresentable: 'any' }) },
-});
+const problem = problemResponse;
+const json = jsonContent;
 
 const commonProblems = {
   '400': problem('Invalid request or blocked by the WAF'),
@@ -139,8 +128,6 @@ function routeSpecFor(path: string, method: string): RouteSpec | undefined {
   const shape = pathShape(path);
   return ROUTES.find((r) => pathShape(r.path) === shape && r.method === method.toUpperCase());
 }
-
-const problemResponse = (description: string): JsonObject => problem(description);
 
 /**
  * What the gateway itself may answer on an operation, whatever the service documents: its WAF's

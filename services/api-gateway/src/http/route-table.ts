@@ -4,7 +4,7 @@
  * (Idempotency-Key required) and whether it is audited. `decideAccess` is the gateway's coarse
  * authorisation; services still check ownership and roles on their side.
  */
-import type { AppId, Role } from '@wallet/contracts';
+import { hasRoleAtLeast, type AppId, type Role } from '@wallet/contracts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 /** Least privilege that may call: `user` = any signed-in principal, `support` = support or admin. */
@@ -405,9 +405,8 @@ function hasAudience(roles: readonly Role[], access: Audience): boolean {
     case 'user':
       return true;
     case 'support':
-      return roles.includes('support') || roles.includes('admin');
     case 'admin':
-      return roles.includes('admin');
+      return hasRoleAtLeast(roles, access);
   }
 }
 

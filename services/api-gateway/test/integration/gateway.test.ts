@@ -1,3 +1,4 @@
+// Longer than 400 lines: one suite over one running gateway and its fakes; its scenarios share that set-up, and splitting it would start the gateway once per file.
 /**
  * The real gateway (real PostgreSQL) in front of stand-in services on the embedded bus: authorisation
  * matrix over every route, forwarding, access tokens (JWKS rotation, revocation), browser sessions

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { currencySchema } from '@wallet/contracts';
 import { gatewayOpenApi, mergeOpenApi } from '../../src/http/openapi.ts';
-import { replayBodySchema, webLoginSchema } from '../../src/http/local-routes.ts';
+import { replayBodySchema, webLoginSchema } from '../../src/http/schemas.ts';
 import { configSchema } from '../../src/config.ts';
 
 type JsonObject = Record<string, unknown>;

@@ -1,7 +1,7 @@
 /** The signed-in user's own account: profile, authenticator app, recovery codes, sessions and devices. */
 import { sql } from 'kysely';
 import { problems } from '@wallet/service-kit';
-import type { Role } from '@wallet/contracts';
+import { decodeCursor, InvalidCursorError, keysetPage, type Role } from '@wallet/contracts';
 import { RECOVERY_CODE_COUNT, canonicalRecoveryCode, recoveryCode } from '../domain/codes.ts';
 import { newTotpSecret, totpUri, verifyTotp } from '../security/totp.ts';
 import {
@@ -175,11 +175,9 @@ export async function listSessions(
     .where('revoked_at', 'is', null)
     .where('expires_at', '>', sql<Date>`now()`);
   if (page.cursor) {
-    const [at, id] = Buffer.from(page.cursor, 'base64url').toString('utf8').split('|');
-    const created = at ? new Date(at) : undefined;
-    if (!created || Number.isNaN(created.getTime()) || !id || !/^[0-9a-f-]{36}$/.test(id)) {
-      throw problems.validation([{ field: 'query.cursor', message: 'malformed cursor' }]);
-    }
+    const [at, id] = decodeCursor(page.cursor, 2);
+    const created = new Date(at);
+    if (Number.isNaN(created.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw new InvalidCursorError();
     query = query.where((eb) =>
       eb.or([eb('created_at', '<', created), eb.and([eb('created_at', '=', created), eb('id', '<', id)])]),
     );
@@ -189,10 +187,11 @@ export async function listSessions(
     .orderBy('id', 'desc')
     .limit(page.limit + 1)
     .execute();
-  const items = rows.slice(0, page.limit);
-  const last = items[items.length - 1];
-  return {
-    items: items.map((r) => ({
+  return keysetPage(
+    rows,
+    page.limit,
+    (r) => [r.created_at.toISOString(), r.id],
+    (r): SessionView => ({
       sessionId: r.id,
       deviceName: r.device_name,
       userAgent: r.user_agent,
@@ -200,12 +199,8 @@ export async function listSessions(
       createdAt: r.created_at.toISOString(),
       lastSeenAt: r.last_seen_at.toISOString(),
       current: r.id === session.sessionId,
-    })),
-    nextCursor:
-      rows.length > page.limit && last
-        ? Buffer.from(`${last.created_at.toISOString()}|${last.id}`).toString('base64url')
-        : null,
-  };
+    }),
+  );
 }
 
 /** Revokes one of the caller's sessions; another user's session id is simply not found. */

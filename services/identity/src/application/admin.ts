@@ -1,7 +1,7 @@
 /** Support and admin operations on users, and the first-admin bootstrap used by the CLI. */
 import { sql } from 'kysely';
 import { problems } from '@wallet/service-kit';
-import type { Role } from '@wallet/contracts';
+import { decodeCursor, keysetPage, type Role } from '@wallet/contracts';
 import { hasPermission, withBaseRole, type Permission } from '../domain/rbac.ts';
 import { emit, revokeSessions, type IdentityDeps, type RequestMeta } from './context.ts';
 import { loadLiveSession } from './account.ts';
@@ -62,17 +62,18 @@ export async function findUsers(
     query = query.where('email', 'like', `${escaped}%`);
   }
   if (filter.cursor) {
-    const after = Buffer.from(filter.cursor, 'base64url').toString('utf8');
+    const [after] = decodeCursor(filter.cursor, 1);
     query = query.where('email', '>', after);
   }
   const rows = await query
     .orderBy('email')
     .limit(filter.limit + 1)
     .execute();
-  const items = rows.slice(0, filter.limit);
-  const last = items[items.length - 1];
-  return {
-    items: items.map((u) => ({
+  return keysetPage(
+    rows,
+    filter.limit,
+    (u) => [u.email],
+    (u): AdminUserView => ({
       userId: u.id,
       email: u.email,
       displayName: u.display_name,
@@ -82,9 +83,8 @@ export async function findUsers(
       status: u.status,
       lockedReason: u.locked_reason,
       createdAt: u.created_at.toISOString(),
-    })),
-    nextCursor: rows.length > filter.limit && last ? Buffer.from(last.email).toString('base64url') : null,
-  };
+    }),
+  );
 }
 
 export async function lockUser(

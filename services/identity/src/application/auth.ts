@@ -1,3 +1,4 @@
+// Longer than 400 lines: sign-in, tokens, refresh and MFA challenge use cases share private helpers; splitting waits for the passkeys and ASVS work on this folder to land.
 /** Registration, e-mail verification, sign-in (password, second factor), refresh, logout, step-up, recovery. */
 import { sql } from 'kysely';
 import { problems } from '@wallet/service-kit';
@@ -22,6 +23,7 @@ import {
 } from './context.ts';
 import { admitSignInAttempt, completeSignIn, failSignIn, releaseSignInAttempt } from './sign-in-throttle.ts';
 import type { BackgroundTasks } from './background-tasks.ts';
+import { findUserByEmail } from '../db/users.ts';
 
 /**
  * The password rules (length, common list, strength, personal data) and the breached-password list
@@ -246,11 +248,7 @@ export async function verifyEmail(
   meta: RequestMeta,
 ): Promise<void> {
   const ok = await deps.db.transaction().execute(async (trx) => {
-    const user = await trx
-      .selectFrom('users')
-      .select(['id', 'email'])
-      .where('email', '=', input.email)
-      .executeTakeFirst();
+    const user = await findUserByEmail(trx, input.email);
     if (!user) return false;
     if (!(await consumeCode(deps, trx, user.id, 'email-verification', input.code))) return false;
     await trx
@@ -581,11 +579,7 @@ export async function requestRecovery(
   meta: RequestMeta,
 ): Promise<void> {
   await deps.db.transaction().execute(async (trx) => {
-    const user = await trx
-      .selectFrom('users')
-      .select(['id', 'email'])
-      .where('email', '=', input.email)
-      .executeTakeFirst();
+    const user = await findUserByEmail(trx, input.email);
     if (!user) return;
     const { codeRef, expiresAt } = await openPendingCode(
       deps,

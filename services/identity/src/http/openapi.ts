@@ -1,15 +1,13 @@
 /** identity's OpenAPI 3.1 document (public paths, with `/v1`), built from the zod schemas it parses with. */
-import { z } from 'zod';
+import type { z } from 'zod';
 import * as s from './schemas.ts';
-import { problemJsonSchema } from '@wallet/service-kit';
+import { jsonSchemaOf, problemJsonSchema, queryParameters } from '@wallet/service-kit';
 import { passkeyPaths } from './passkey-openapi.ts';
 import { REAUTHENTICATION_NOTE, accountSecurityPaths } from './account-security-routes.ts';
 
 type Schema = z.ZodType;
 
-function json(schema: Schema, io: 'input' | 'output') {
-  return z.toJSONSchema(schema, { io, target: 'draft-2020-12', unrepresentable: 'any' });
-}
+const json = jsonSchemaOf;
 
 const problem = { $ref: '#/components/responses/Problem' };
 
@@ -37,15 +35,7 @@ export function operation(op: Operation) {
   for (const status of op.errors) responses[status] = problem;
   const parameters: unknown[] = [];
   if (op.query) {
-    const schema = json(op.query, 'input') as { properties?: Record<string, unknown>; required?: string[] };
-    for (const [name, prop] of Object.entries(schema.properties ?? {})) {
-      parameters.push({
-        name,
-        in: 'query',
-        required: schema.required?.includes(name) ?? false,
-        schema: prop,
-      });
-    }
+    parameters.push(...queryParameters(op.query));
   }
   return {
     summary: op.summary,

@@ -1,3 +1,4 @@
+// Longer than 400 lines: the sign-in flows in one suite over one identity instance; each flow builds on the accounts the earlier ones create.
 /** Registration, e-mail verification, sign-in, refresh rotation, logout, recovery (throttling: throttle.test.ts). */
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -21,7 +21,7 @@ import {
   type IdentityTestService,
   type Tokens,
 } from './helpers.ts';
-import { runHousekeeping } from '../../src/events/workers.ts';
+import { runHousekeeping } from '../../src/workers/housekeeping.ts';
 import {
   SoftAuthenticator,
   type CreationOptionsJson,

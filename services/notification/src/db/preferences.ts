@@ -19,6 +19,20 @@ export async function loadPreferences(db: Db, userId: string): Promise<Preferenc
   return effectivePreferences(rows);
 }
 
+/** The user's preferences, their rows locked to the end of `trx` (concurrent updates apply in turn). */
+export async function lockPreferences(
+  trx: Transaction<NotificationDatabase>,
+  userId: string,
+): Promise<PreferenceSet> {
+  const rows = await trx
+    .selectFrom('preferences')
+    .select(['category', 'email', 'sms', 'push'])
+    .where('user_id', '=', userId)
+    .forUpdate()
+    .execute();
+  return effectivePreferences(rows);
+}
+
 export async function savePreferences(
   db: Db,
   userId: string,

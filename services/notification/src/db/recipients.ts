@@ -101,3 +101,9 @@ export async function forgetPushToken(db: Db, userId: string, token: string): Pr
     .where('user_id', '=', userId)
     .execute();
 }
+
+/** The user's recipient row, locked to the end of `trx` (the row may not exist yet). */
+export async function lockRecipient(trx: Transaction<NotificationDatabase>, userId: string) {
+  await trx.selectFrom('recipients').select('user_id').where('user_id', '=', userId).forUpdate().execute();
+  return findRecipient(trx, userId);
+}

@@ -1,3 +1,5 @@
+// Longer than 400 lines: the outcome of a send (sent, permanent, dead, retry, skipped) is one fenced
+// transaction per branch over the same row; claiming, sending and metrics live in their own modules.
 /**
  * The delivery worker: sends pending deliveries through their channel's provider.
  *
@@ -17,9 +19,7 @@
  */
 import { enqueueEvent, storeDeadLetter } from '@wallet/platform';
 import type { Logger, ServiceMetrics } from '@wallet/service-kit';
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import { Counter, Gauge, Histogram } from 'prom-client';
-import { z } from 'zod';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { CHANNELS, type Channel } from '../domain/preferences.ts';
 import { TokenBucket } from '../domain/rate-limit.ts';
 import { retryDelayMs } from '../domain/retry.ts';
@@ -29,25 +29,20 @@ import {
   SKIPPED_UNVERIFIED_PHONE,
   phoneVerifiedFor,
 } from '../db/phone-verifications.ts';
-import type { DeliveriesTable, NotificationDatabase } from '../db/schema.ts';
+import type { NotificationDatabase } from '../db/schema.ts';
+import { claimDeliveries, type DeliveryRow } from '../db/deliveries.ts';
+import { workerMetrics } from './metrics.ts';
+import { createMessageSender } from './message.ts';
 import type { ProviderSet } from '../providers/index.ts';
-import type { DeliveryProvider } from '../providers/types.ts';
-import { asProviderError, type OutgoingMessage, type ProviderError } from '../providers/types.ts';
-import type { TemplateName } from '../domain/catalog.ts';
+import type { OutgoingMessage, ProviderError } from '../providers/types.ts';
 import type { TemplateRenderer } from '../templates/renderer.ts';
 import type { OneTimeCodeSource } from './one-time-codes.ts';
-
-export type DeliveryRow = Selectable<DeliveriesTable>;
 
 /** Dead deliveries are stored as dead letters under these topics (one per channel). */
 export const DELIVERY_DEAD_LETTER_TOPIC_PREFIX = 'notification.deliveries.';
 export const DELIVERY_DEAD_LETTER_TYPE = 'wallet.notification.delivery.dead.v1';
 
 const MAX_ERROR = 1_000;
-
-const NEVER_ABORTED = new AbortController().signal;
-
-const templateVarsSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
 
 export interface DeliveryWorkerOptions {
   db: Kysely<NotificationDatabase>;
@@ -80,89 +75,8 @@ export interface DeliveryWorker {
   runOnce(): Promise<number>;
 }
 
-interface WorkerMetrics {
-  attempts: Counter<'channel' | 'provider' | 'outcome'>;
-  duration: Histogram<'channel' | 'provider'>;
-  backlog: Gauge<'channel' | 'status'>;
-}
-
-function workerMetrics(metrics: ServiceMetrics, db: Kysely<NotificationDatabase>): WorkerMetrics {
-  const registers = [metrics.registry];
-  return {
-    attempts: new Counter({
-      name: 'notification_delivery_attempts_total',
-      help: 'Provider send attempts by outcome (sent, transient, permanent).',
-      labelNames: ['channel', 'provider', 'outcome'],
-      registers,
-    }),
-    duration: new Histogram({
-      name: 'notification_provider_duration_seconds',
-      help: 'Duration of provider send calls.',
-      labelNames: ['channel', 'provider'],
-      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers,
-    }),
-    backlog: new Gauge({
-      name: 'notification_deliveries',
-      help: 'Deliveries waiting (pending, sending) or given up (dead), read at scrape time.',
-      labelNames: ['channel', 'status'],
-      registers,
-      async collect() {
-        try {
-          const rows = await db
-            .selectFrom('deliveries')
-            .select(['channel', 'status', sql<string>`count(*)`.as('n')])
-            .where('status', 'in', ['pending', 'sending', 'dead'])
-            .groupBy(['channel', 'status'])
-            .execute();
-          this.reset();
-          for (const row of rows) this.set({ channel: row.channel, status: row.status }, Number(row.n));
-        } catch {
-          // Database unreachable during a scrape: keep the last values.
-        }
-      },
-    }),
-  };
-}
-
 function truncate(text: string): string {
   return text.length > MAX_ERROR ? `${text.slice(0, MAX_ERROR)}...` : text;
-}
-
-/** Claims up to `limit` due deliveries of one channel (and expired leases of crashed replicas). */
-export async function claimDeliveries(
-  db: Kysely<NotificationDatabase>,
-  channel: Channel,
-  limit: number,
-  leaseMs: number,
-): Promise<DeliveryRow[]> {
-  if (limit <= 0) return [];
-  return db
-    .updateTable('deliveries')
-    .set((eb) => ({
-      status: 'sending',
-      attempts: eb('attempts', '+', 1),
-      lease_until: sql<Date>`clock_timestamp() + ${leaseMs} * interval '1 millisecond'`,
-      updated_at: sql<Date>`now()`,
-    }))
-    .where('id', 'in', (eb) =>
-      eb
-        .selectFrom('deliveries')
-        .select('id')
-        .where('channel', '=', channel)
-        .where((w) =>
-          w.or([
-            w.and([w('status', '=', 'pending'), w('next_attempt_at', '<=', sql<Date>`now()`)]),
-            w.and([w('status', '=', 'sending'), w('lease_until', '<', sql<Date>`now()`)]),
-          ]),
-        )
-        .orderBy('next_attempt_at')
-        .limit(limit)
-        .forUpdate()
-        .skipLocked(),
-    )
-    .returningAll()
-    .execute();
 }
 
 function deadLetterEnvelope(row: DeliveryRow, lastError: string) {
@@ -198,6 +112,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     CHANNELS.map((c) => [c, new TokenBucket(options.ratePerSecond[c])]),
   );
   const inFlight = new Set<Promise<void>>();
+  const sendOnce = createMessageSender(options);
 
   async function recordOutcome(
     row: DeliveryRow,
@@ -356,49 +271,6 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       },
       ...(row.user_id ? { partitionKey: row.user_id } : {}),
     });
-  }
-
-  /**
-   * The message to send. A code message is rendered now, with the code identity mints for its
-   * reference: the code exists only in this object and in what the provider sends.
-   */
-  async function messageFor(row: DeliveryRow): Promise<OutgoingMessage> {
-    const stored: OutgoingMessage = {
-      deliveryId: row.id,
-      channel: row.channel,
-      to: row.recipient,
-      subject: row.subject,
-      text: row.body_text,
-      html: row.body_html,
-      template: row.template,
-    };
-    if (!row.code_ref) return stored;
-    const source = row.template === PHONE_VERIFICATION_TEMPLATE ? options.phoneCodes : options.codes;
-    const issued = await source.issue(row.code_ref, row.recipient, options.timeoutMs);
-    const vars = { ...templateVarsSchema.parse(row.template_vars ?? {}), code: issued.code };
-    const rendered = options.renderer.render(row.template as TemplateName, row.channel, row.locale, vars);
-    return { ...stored, subject: rendered.subject, text: rendered.text, html: rendered.html };
-  }
-
-  type Attempt =
-    | { result: { ok: true; providerMessageId: string }; message: OutgoingMessage }
-    | { result: { ok: false; error: ProviderError }; message: OutgoingMessage | null };
-
-  async function sendOnce(row: DeliveryRow, provider: DeliveryProvider): Promise<Attempt> {
-    let message: OutgoingMessage;
-    try {
-      message = await messageFor(row);
-    } catch (error) {
-      // identity refused or could not be reached (a ProviderError saying which), or no rendering.
-      return { result: { ok: false, error: asProviderError(error, NEVER_ABORTED) }, message: null };
-    }
-    const signal = AbortSignal.timeout(options.timeoutMs);
-    try {
-      const receipt = await provider.send(message, signal);
-      return { result: { ok: true, providerMessageId: receipt.providerMessageId }, message };
-    } catch (error) {
-      return { result: { ok: false, error: asProviderError(error, signal) }, message };
-    }
   }
 
   /** May this row go out at all? Only the code SMS may reach a number its owner has not proved. */

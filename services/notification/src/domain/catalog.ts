@@ -95,298 +95,291 @@ function money(amount: string, currency: string): string {
   return formatForDisplay(BigInt(amount), currency as CurrencyCode);
 }
 
+type FactsOf<N extends ConsumedEvent> = (d: EventData<N>) => RecipientFacts | undefined;
+const accountFacts = (d: { userId: string; email: string }): RecipientFacts => ({
+  userId: d.userId,
+  email: d.email,
+});
+const noFacts = (): undefined => undefined;
+
+/** What an event tells about its user's address and locale (identity's events only). */
+const FACTS: { [N in ConsumedEvent]: FactsOf<N> } = {
+  userRegistered: (d) => ({
+    userId: d.userId,
+    email: d.email,
+    locale: d.locale,
+    displayName: d.displayName,
+    emailVerified: false,
+  }),
+  emailVerified: (d) => ({ userId: d.userId, email: d.email, emailVerified: true }),
+  sessionCreated: accountFacts,
+  recoveryRequested: accountFacts,
+  signUpAttempted: accountFacts,
+  emailVerificationRequested: accountFacts,
+  passwordChanged: accountFacts,
+  mfaChanged: accountFacts,
+  userLocked: accountFacts,
+  transferCompleted: noFacts,
+  refundCompleted: noFacts,
+  depositCompleted: noFacts,
+  withdrawalSettled: noFacts,
+  withdrawalFailed: noFacts,
+  balanceLow: noFacts,
+  anomalyFlagged: noFacts,
+};
+
 export function recipientFactsOf<N extends ConsumedEvent>(
   name: N,
   data: EventData<N>,
 ): RecipientFacts | undefined {
-  switch (name) {
-    case 'userRegistered': {
-      const d = data as EventData<'userRegistered'>;
-      return {
-        userId: d.userId,
-        email: d.email,
-        locale: d.locale,
-        displayName: d.displayName,
-        emailVerified: false,
-      };
-    }
-    case 'emailVerified': {
-      const d = data as EventData<'emailVerified'>;
-      return { userId: d.userId, email: d.email, emailVerified: true };
-    }
-    case 'sessionCreated':
-    case 'recoveryRequested':
-    case 'signUpAttempted':
-    case 'emailVerificationRequested':
-    case 'passwordChanged':
-    case 'mfaChanged':
-    case 'userLocked': {
-      const d = data as { userId: string; email: string };
-      return { userId: d.userId, email: d.email };
-    }
-    default:
-      return undefined;
-  }
+  const facts: FactsOf<N> = FACTS[name];
+  return facts(data);
 }
 
+/** Per consumed event, the messages it asks for: one typed function per event, no casts. */
+const PLANS: { [N in ConsumedEvent]: (d: EventData<N>) => PlannedMessage[] } = {
+  userRegistered(d) {
+    return [
+      {
+        userId: d.userId,
+        template: 'email-verification',
+        category: 'account',
+        channels: EMAIL_ONLY,
+        email: d.email,
+        sensitive: true,
+        codeRef: d.verificationCodeRef,
+        vars: { expiresAt: d.verificationExpiresAt, displayName: d.displayName },
+      },
+    ];
+  },
+  emailVerified(d) {
+    return [
+      {
+        userId: d.userId,
+        template: 'email-verified',
+        category: 'account',
+        channels: EMAIL_ONLY,
+        email: d.email,
+        sensitive: false,
+        vars: {},
+      },
+    ];
+  },
+  recoveryRequested(d) {
+    // A recovery code goes to the mailbox only: SMS and push reach a possibly stolen phone.
+    return [
+      {
+        userId: d.userId,
+        template: 'recovery-code',
+        category: 'security',
+        channels: EMAIL_ONLY,
+        email: d.email,
+        sensitive: true,
+        codeRef: d.codeRef,
+        vars: { expiresAt: d.expiresAt },
+      },
+    ];
+  },
+  emailVerificationRequested(d) {
+    return [
+      {
+        userId: d.userId,
+        template: 'email-verification',
+        category: 'account',
+        channels: EMAIL_ONLY,
+        email: d.email,
+        sensitive: true,
+        codeRef: d.codeRef,
+        vars: { expiresAt: d.expiresAt, displayName: null },
+      },
+    ];
+  },
+  signUpAttempted(d) {
+    // Carries a recovery code: the mailbox only, like a recovery request.
+    return [
+      {
+        userId: d.userId,
+        template: 'account-exists',
+        category: 'security',
+        channels: EMAIL_ONLY,
+        email: d.email,
+        sensitive: true,
+        codeRef: d.codeRef,
+        vars: { expiresAt: d.expiresAt },
+      },
+    ];
+  },
+  sessionCreated(d) {
+    if (!d.newDevice) return [];
+    return [
+      {
+        userId: d.userId,
+        template: 'new-device-login',
+        category: 'security',
+        channels: ALL,
+        email: d.email,
+        sensitive: false,
+        vars: { deviceName: d.deviceName ?? 'an unknown device', userAgent: d.userAgent, ip: d.ip },
+      },
+    ];
+  },
+  passwordChanged(d) {
+    return [
+      {
+        userId: d.userId,
+        template: 'password-changed',
+        category: 'security',
+        channels: ALL,
+        email: d.email,
+        sensitive: false,
+        vars: { viaRecovery: d.via === 'recovery' },
+      },
+    ];
+  },
+  mfaChanged(d) {
+    return [
+      {
+        userId: d.userId,
+        template: 'mfa-changed',
+        category: 'security',
+        channels: ALL,
+        email: d.email,
+        sensitive: false,
+        vars: { enabled: d.enabled },
+      },
+    ];
+  },
+  userLocked(d) {
+    return [
+      {
+        userId: d.userId,
+        template: 'account-locked',
+        category: 'security',
+        channels: ['email', 'sms'],
+        email: d.email,
+        sensitive: false,
+        vars: { byAdmin: d.reason === 'admin', lockedUntil: d.lockedUntil },
+      },
+    ];
+  },
+  anomalyFlagged(d) {
+    return [
+      {
+        userId: d.userId,
+        template: 'security-alert',
+        category: 'security',
+        channels: ALL,
+        sensitive: false,
+        vars: { action: d.action, occurredAt: d.occurredAt },
+      },
+    ];
+  },
+  transferCompleted(d) {
+    const amount = money(d.amount, d.currency);
+    const messages: PlannedMessage[] = [];
+    if (isPersonSubject(d.fromUserId)) {
+      messages.push({
+        userId: d.fromUserId,
+        template: 'transfer-sent',
+        category: 'payments',
+        channels: EMAIL_PUSH_SMS,
+        sensitive: false,
+        vars: { amount, transferId: d.transferId, occurredAt: d.occurredAt },
+      });
+    }
+    // A transfer between two wallets of one user is one message, not two.
+    if (isPersonSubject(d.toUserId) && d.toUserId !== d.fromUserId) {
+      messages.push({
+        userId: d.toUserId,
+        template: 'transfer-received',
+        category: 'payments',
+        channels: EMAIL_PUSH_SMS,
+        sensitive: false,
+        vars: { amount, transferId: d.transferId, occurredAt: d.occurredAt },
+      });
+    }
+    return messages;
+  },
+  refundCompleted(d) {
+    const amount = money(d.amount, d.currency);
+    const messages: PlannedMessage[] = [];
+    if (isPersonSubject(d.payerUserId)) {
+      messages.push({
+        userId: d.payerUserId,
+        template: 'refund-received',
+        category: 'payments',
+        channels: EMAIL_PUSH_SMS,
+        sensitive: false,
+        vars: { amount, transferId: d.transferId, refundId: d.refundId },
+      });
+    }
+    if (isPersonSubject(d.payeeUserId) && d.payeeUserId !== d.payerUserId) {
+      messages.push({
+        userId: d.payeeUserId,
+        template: 'refund-issued',
+        category: 'payments',
+        channels: EMAIL_PUSH_SMS,
+        sensitive: false,
+        vars: { amount, transferId: d.transferId, refundId: d.refundId },
+      });
+    }
+    return messages;
+  },
+  depositCompleted(d) {
+    return [
+      {
+        userId: d.userId,
+        template: 'deposit-completed',
+        category: 'payments',
+        channels: EMAIL_PUSH_SMS,
+        sensitive: false,
+        vars: { amount: money(d.amount, d.currency), depositId: d.depositId },
+      },
+    ];
+  },
+  withdrawalSettled(d) {
+    return [
+      {
+        userId: d.userId,
+        template: 'withdrawal-settled',
+        category: 'payments',
+        channels: EMAIL_PUSH_SMS,
+        sensitive: false,
+        vars: { amount: money(d.amount, d.currency), withdrawalId: d.withdrawalId },
+      },
+    ];
+  },
+  withdrawalFailed(d) {
+    return [
+      {
+        userId: d.userId,
+        template: 'withdrawal-failed',
+        category: 'payments',
+        channels: EMAIL_PUSH_SMS,
+        sensitive: false,
+        vars: { amount: money(d.amount, d.currency), withdrawalId: d.withdrawalId, reason: d.reason },
+      },
+    ];
+  },
+  balanceLow(d) {
+    return [
+      {
+        userId: d.userId,
+        template: 'balance-low',
+        category: 'balance',
+        channels: ['email', 'push'],
+        sensitive: false,
+        vars: {
+          available: money(d.available, d.currency),
+          threshold: money(d.threshold, d.currency),
+          walletId: d.walletId,
+        },
+      },
+    ];
+  },
+};
+
 export function planMessages<N extends ConsumedEvent>(name: N, data: EventData<N>): PlannedMessage[] {
-  switch (name) {
-    case 'userRegistered': {
-      const d = data as EventData<'userRegistered'>;
-      return [
-        {
-          userId: d.userId,
-          template: 'email-verification',
-          category: 'account',
-          channels: EMAIL_ONLY,
-          email: d.email,
-          sensitive: true,
-          codeRef: d.verificationCodeRef,
-          vars: { expiresAt: d.verificationExpiresAt, displayName: d.displayName },
-        },
-      ];
-    }
-    case 'emailVerified': {
-      const d = data as EventData<'emailVerified'>;
-      return [
-        {
-          userId: d.userId,
-          template: 'email-verified',
-          category: 'account',
-          channels: EMAIL_ONLY,
-          email: d.email,
-          sensitive: false,
-          vars: {},
-        },
-      ];
-    }
-    case 'recoveryRequested': {
-      const d = data as EventData<'recoveryRequested'>;
-      // A recovery code goes to the mailbox only: SMS and push reach a possibly stolen phone.
-      return [
-        {
-          userId: d.userId,
-          template: 'recovery-code',
-          category: 'security',
-          channels: EMAIL_ONLY,
-          email: d.email,
-          sensitive: true,
-          codeRef: d.codeRef,
-          vars: { expiresAt: d.expiresAt },
-        },
-      ];
-    }
-    case 'emailVerificationRequested': {
-      const d = data as EventData<'emailVerificationRequested'>;
-      return [
-        {
-          userId: d.userId,
-          template: 'email-verification',
-          category: 'account',
-          channels: EMAIL_ONLY,
-          email: d.email,
-          sensitive: true,
-          codeRef: d.codeRef,
-          vars: { expiresAt: d.expiresAt, displayName: null },
-        },
-      ];
-    }
-    case 'signUpAttempted': {
-      const d = data as EventData<'signUpAttempted'>;
-      // Carries a recovery code: the mailbox only, like a recovery request.
-      return [
-        {
-          userId: d.userId,
-          template: 'account-exists',
-          category: 'security',
-          channels: EMAIL_ONLY,
-          email: d.email,
-          sensitive: true,
-          codeRef: d.codeRef,
-          vars: { expiresAt: d.expiresAt },
-        },
-      ];
-    }
-    case 'sessionCreated': {
-      const d = data as EventData<'sessionCreated'>;
-      if (!d.newDevice) return [];
-      return [
-        {
-          userId: d.userId,
-          template: 'new-device-login',
-          category: 'security',
-          channels: ALL,
-          email: d.email,
-          sensitive: false,
-          vars: { deviceName: d.deviceName ?? 'an unknown device', userAgent: d.userAgent, ip: d.ip },
-        },
-      ];
-    }
-    case 'passwordChanged': {
-      const d = data as EventData<'passwordChanged'>;
-      return [
-        {
-          userId: d.userId,
-          template: 'password-changed',
-          category: 'security',
-          channels: ALL,
-          email: d.email,
-          sensitive: false,
-          vars: { viaRecovery: d.via === 'recovery' },
-        },
-      ];
-    }
-    case 'mfaChanged': {
-      const d = data as EventData<'mfaChanged'>;
-      return [
-        {
-          userId: d.userId,
-          template: 'mfa-changed',
-          category: 'security',
-          channels: ALL,
-          email: d.email,
-          sensitive: false,
-          vars: { enabled: d.enabled },
-        },
-      ];
-    }
-    case 'userLocked': {
-      const d = data as EventData<'userLocked'>;
-      return [
-        {
-          userId: d.userId,
-          template: 'account-locked',
-          category: 'security',
-          channels: ['email', 'sms'],
-          email: d.email,
-          sensitive: false,
-          vars: { byAdmin: d.reason === 'admin', lockedUntil: d.lockedUntil },
-        },
-      ];
-    }
-    case 'anomalyFlagged': {
-      const d = data as EventData<'anomalyFlagged'>;
-      return [
-        {
-          userId: d.userId,
-          template: 'security-alert',
-          category: 'security',
-          channels: ALL,
-          sensitive: false,
-          vars: { action: d.action, occurredAt: d.occurredAt },
-        },
-      ];
-    }
-    case 'transferCompleted': {
-      const d = data as EventData<'transferCompleted'>;
-      const amount = money(d.amount, d.currency);
-      const messages: PlannedMessage[] = [];
-      if (isPersonSubject(d.fromUserId)) {
-        messages.push({
-          userId: d.fromUserId,
-          template: 'transfer-sent',
-          category: 'payments',
-          channels: EMAIL_PUSH_SMS,
-          sensitive: false,
-          vars: { amount, transferId: d.transferId, occurredAt: d.occurredAt },
-        });
-      }
-      // A transfer between two wallets of one user is one message, not two.
-      if (isPersonSubject(d.toUserId) && d.toUserId !== d.fromUserId) {
-        messages.push({
-          userId: d.toUserId,
-          template: 'transfer-received',
-          category: 'payments',
-          channels: EMAIL_PUSH_SMS,
-          sensitive: false,
-          vars: { amount, transferId: d.transferId, occurredAt: d.occurredAt },
-        });
-      }
-      return messages;
-    }
-    case 'refundCompleted': {
-      const d = data as EventData<'refundCompleted'>;
-      const amount = money(d.amount, d.currency);
-      const messages: PlannedMessage[] = [];
-      if (isPersonSubject(d.payerUserId)) {
-        messages.push({
-          userId: d.payerUserId,
-          template: 'refund-received',
-          category: 'payments',
-          channels: EMAIL_PUSH_SMS,
-          sensitive: false,
-          vars: { amount, transferId: d.transferId, refundId: d.refundId },
-        });
-      }
-      if (isPersonSubject(d.payeeUserId) && d.payeeUserId !== d.payerUserId) {
-        messages.push({
-          userId: d.payeeUserId,
-          template: 'refund-issued',
-          category: 'payments',
-          channels: EMAIL_PUSH_SMS,
-          sensitive: false,
-          vars: { amount, transferId: d.transferId, refundId: d.refundId },
-        });
-      }
-      return messages;
-    }
-    case 'depositCompleted': {
-      const d = data as EventData<'depositCompleted'>;
-      return [
-        {
-          userId: d.userId,
-          template: 'deposit-completed',
-          category: 'payments',
-          channels: EMAIL_PUSH_SMS,
-          sensitive: false,
-          vars: { amount: money(d.amount, d.currency), depositId: d.depositId },
-        },
-      ];
-    }
-    case 'withdrawalSettled': {
-      const d = data as EventData<'withdrawalSettled'>;
-      return [
-        {
-          userId: d.userId,
-          template: 'withdrawal-settled',
-          category: 'payments',
-          channels: EMAIL_PUSH_SMS,
-          sensitive: false,
-          vars: { amount: money(d.amount, d.currency), withdrawalId: d.withdrawalId },
-        },
-      ];
-    }
-    case 'withdrawalFailed': {
-      const d = data as EventData<'withdrawalFailed'>;
-      return [
-        {
-          userId: d.userId,
-          template: 'withdrawal-failed',
-          category: 'payments',
-          channels: EMAIL_PUSH_SMS,
-          sensitive: false,
-          vars: { amount: money(d.amount, d.currency), withdrawalId: d.withdrawalId, reason: d.reason },
-        },
-      ];
-    }
-    case 'balanceLow': {
-      const d = data as EventData<'balanceLow'>;
-      return [
-        {
-          userId: d.userId,
-          template: 'balance-low',
-          category: 'balance',
-          channels: ['email', 'push'],
-          sensitive: false,
-          vars: {
-            available: money(d.available, d.currency),
-            threshold: money(d.threshold, d.currency),
-            walletId: d.walletId,
-          },
-        },
-      ];
-    }
-    default:
-      return [];
-  }
+  const plan: (d: EventData<N>) => PlannedMessage[] = PLANS[name];
+  return plan(data);
 }

@@ -7,8 +7,8 @@
  * are RETRYed, and dead-lettered by the transport when the retries run out. Nothing is acked unsent.
  */
 import { randomUUID } from 'node:crypto';
-import { Events, type EventData } from '@wallet/contracts';
-import { consumeOnce, subscribeWithDeadLetters, type Platform } from '@wallet/platform';
+import type { EventData } from '@wallet/contracts';
+import { consumeOnce, subscribeToEvent, type Platform } from '@wallet/platform';
 import type { Logger } from '@wallet/service-kit';
 import type { Kysely, Transaction } from 'kysely';
 import {
@@ -125,37 +125,16 @@ export interface SubscribeDeps extends EventApplierDeps {
 }
 
 export function subscribeToDomainEvents(deps: SubscribeDeps): void {
+  const subscription = { platform: deps.platform, db: deps.db, logger: deps.logger, consumerAppId: CONSUMER };
   for (const name of CONSUMED_EVENTS) {
-    const definition = Events[name];
-    subscribeWithDeadLetters(
-      deps.platform,
-      deps.db,
-      CONSUMER,
-      definition.topic,
-      async (event) => {
-        const log = deps.logger.child({ topic: definition.topic, eventId: event.id, type: event.type });
-        if (event.type !== definition.type) {
-          log.error({ expected: definition.type }, 'unexpected event type on topic; dead-lettering');
-          return 'DROP';
-        }
-        const parsed = definition.schema.safeParse(event.data);
-        if (!parsed.success) {
-          // Field paths only: the payload may carry one-time codes.
-          log.error(
-            { fields: parsed.error.issues.map((i) => i.path.join('.')) },
-            'event breaks its contract; dead-lettering',
-          );
-          return 'DROP';
-        }
-        let created = 0;
-        const outcome = await consumeOnce(deps.db, CONSUMER, event, async (trx) => {
-          created = await applyEvent(trx, deps, name, parsed.data as EventData<typeof name>, event);
-        });
-        if (outcome === 'duplicate') log.debug({}, 'event already applied');
-        else if (created > 0) deps.onDeliveriesCreated();
-        return 'SUCCESS';
-      },
-      { logger: deps.logger },
-    );
+    subscribeToEvent(subscription, name, async (data, event) => {
+      let created = 0;
+      const outcome = await consumeOnce(deps.db, CONSUMER, event, async (trx) => {
+        created = await applyEvent(trx, deps, name, data, event);
+      });
+      if (outcome === 'duplicate') deps.logger.debug({ eventId: event.id }, 'event already applied');
+      else if (created > 0) deps.onDeliveriesCreated();
+      return 'SUCCESS';
+    });
   }
 }

@@ -1,7 +1,6 @@
 /** notification's OpenAPI 3.1 document (public `/v1` paths), built from the zod schemas; the gateway merges it. */
-import { problemJsonSchema } from '@wallet/service-kit';
+import { jsonContent, problemJsonSchema, problemResponse } from '@wallet/service-kit';
 import { ProblemType } from '@wallet/contracts';
-import { z } from 'zod';
 import { preferencesUpdateSchema } from '../domain/preferences.ts';
 import {
   channelsUpdateAnswerSchema,
@@ -19,21 +18,8 @@ import {
   resendAnswerSchema,
 } from './schemas.ts';
 
-function schema(s: z.ZodType, io: 'input' | 'output' = 'output'): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<
-    string,
-    unknown
-  >;
-  return rest;
-}
-
-const json = (s: z.ZodType, io: 'input' | 'output' = 'output') => ({
-  'application/json': { schema: schema(s, io) },
-});
-const problem = (description: string) => ({
-  description,
-  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-});
+const json = jsonContent;
+const problem = problemResponse;
 const userErrors = { '400': problem('Invalid request'), '401': problem('Not signed in') };
 const adminErrors = { ...userErrors, '403': problem('Missing role or step-up (`step-up-required`)') };
 const security = [{ bearer: [] }, { session: [] }];

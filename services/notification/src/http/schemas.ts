@@ -1,14 +1,12 @@
 /** Request and response schemas of the HTTP API (also the source of the OpenAPI document). */
+import { cursorParamSchema } from '@wallet/contracts';
 import { z } from 'zod';
 import { CATEGORIES, CHANNELS } from '../domain/preferences.ts';
 import { TEMPLATES } from '../domain/catalog.ts';
 
 export const historyQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z
-    .string()
-    .regex(/^[1-9][0-9]{0,18}$/, 'malformed cursor')
-    .optional(),
+  cursor: cursorParamSchema.optional(),
 });
 
 export const deliveryStatusSchema = z.enum(['pending', 'sending', 'sent', 'failed', 'dead', 'skipped']);

@@ -1,3 +1,4 @@
+// Longer than 400 lines: one suite over one notification instance with the dev outbox; the scenarios share that set-up.
 /**
  * notification with no provider configured (the embedded/dev default): every message goes through
  * the worker to the dev outbox. Events, idempotency, preferences, history and the HTTP API.

@@ -1,3 +1,4 @@
+// Longer than 400 lines: one suite over real SMTP, SMS and push fakes started once; the scenarios share them.
 /**
  * notification against real local providers: an SMTP server (smtp-server) and HTTP servers speaking
  * the SMS (Twilio-style) and push (FCM v1-style) protocols, told to fail, hang or reject.

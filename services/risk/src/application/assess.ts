@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import type { StateStore } from '@wallet/platform';
 import type { Logger } from '@wallet/service-kit';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { storeAssessment } from '../db/assessments-repository.ts';
+import { storeAssessment } from './record-assessment.ts';
 import { loadProfileSignals } from '../db/signals.ts';
 import type { RiskDatabase } from '../db/schema.ts';
 import type { VelocityScope } from '../domain/rules.ts';

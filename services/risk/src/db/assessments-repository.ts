@@ -1,7 +1,7 @@
-/** Stores every assessment with its inputs, rule version and outcome; flags go out through the outbox. */
+/** Assessments with their inputs, rule version and outcome, and the anomaly flags raised from them. */
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
-import { enqueueEvent } from '@wallet/platform';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { decodeSeqCursor, keysetPage } from '@wallet/contracts';
 import type { Reason } from '../domain/scoring.ts';
 import type { RiskDatabase } from './schema.ts';
 
@@ -118,64 +118,52 @@ function groupInserterFor(db: Kysely<RiskDatabase>): AssessmentGroupInserter {
   return inserter;
 }
 
+type Db = Kysely<RiskDatabase> | Transaction<RiskDatabase>;
+
+export async function insertAssessment(db: Db, record: AssessmentRecord): Promise<void> {
+  await db.insertInto('assessments').values(assessmentRow(record)).execute();
+}
+
+/** The hot path's INSERT: grouped with the assessments arriving while one is in flight (see above). */
+export function insertAssessmentGrouped(db: Kysely<RiskDatabase>, record: AssessmentRecord): Promise<void> {
+  return groupInserterFor(db).insert(assessmentRow(record));
+}
+
 /**
- * One INSERT when nothing is flagged (the hot path, grouped with concurrent ones); with a flag, the assessment, the flag and its
- * `anomaly.flagged` outbox row commit together. A user who already has an open flag younger than the
- * cool-down gets no new one (a burst of denied attempts is one alert, not fifty); the assessment is
- * stored either way. Returns the flag id when one was raised.
+ * Opens a flag for this assessment unless the user already has an open one younger than the
+ * cool-down (a burst of denied attempts is one alert, not fifty). Returns the new flag's id, or null.
+ * Holds a per-user advisory lock to the end of `trx`, so concurrent denials raise one flag.
  */
-export async function storeAssessment(
-  db: Kysely<RiskDatabase>,
+export async function openFlagUnlessRecent(
+  trx: Transaction<RiskDatabase>,
   record: AssessmentRecord,
-  options: { flag: boolean; flagCooldownMinutes: number; traceparent?: string | undefined },
+  cooldownMinutes: number,
 ): Promise<string | null> {
-  if (!options.flag) {
-    await groupInserterFor(db).insert(assessmentRow(record));
-    return null;
-  }
+  await sql`select pg_advisory_xact_lock(hashtext(${`risk.flag:${record.userId}`}))`.execute(trx);
+  const since = new Date(record.createdAt.getTime() - cooldownMinutes * 60_000);
+  const recent = await trx
+    .selectFrom('anomaly_flags')
+    .select('id')
+    .where('user_id', '=', record.userId)
+    .where('status', '=', 'open')
+    .where('created_at', '>', since)
+    .limit(1)
+    .executeTakeFirst();
+  if (recent) return null;
   const flagId = randomUUID();
-  return db.transaction().execute(async (trx) => {
-    await trx.insertInto('assessments').values(assessmentRow(record)).execute();
-    // Serialises the check-then-insert per user, so concurrent denials raise one flag.
-    await sql`select pg_advisory_xact_lock(hashtext(${`risk.flag:${record.userId}`}))`.execute(trx);
-    const since = new Date(record.createdAt.getTime() - options.flagCooldownMinutes * 60_000);
-    const recent = await trx
-      .selectFrom('anomaly_flags')
-      .select('id')
-      .where('user_id', '=', record.userId)
-      .where('status', '=', 'open')
-      .where('created_at', '>', since)
-      .limit(1)
-      .executeTakeFirst();
-    if (recent) return null;
-    await trx
-      .insertInto('anomaly_flags')
-      .values({
-        id: flagId,
-        user_id: record.userId,
-        assessment_id: record.id,
-        action: record.action,
-        score: record.score,
-        reasons: JSON.stringify(record.reasons),
-        created_at: record.createdAt,
-      })
-      .execute();
-    await enqueueEvent(trx, {
-      name: 'anomalyFlagged',
-      data: {
-        flagId,
-        userId: record.userId,
-        assessmentId: record.id,
-        action: record.action,
-        score: record.score,
-        reasons: record.reasons,
-        occurredAt: record.createdAt.toISOString(),
-      },
-      partitionKey: record.userId,
-      ...(options.traceparent ? { traceparent: options.traceparent } : {}),
-    });
-    return flagId;
-  });
+  await trx
+    .insertInto('anomaly_flags')
+    .values({
+      id: flagId,
+      user_id: record.userId,
+      assessment_id: record.id,
+      action: record.action,
+      score: record.score,
+      reasons: JSON.stringify(record.reasons),
+      created_at: record.createdAt,
+    })
+    .execute();
+  return flagId;
 }
 
 export interface FlagView {
@@ -255,16 +243,13 @@ export async function listFlags(
   let query = db.selectFrom('anomaly_flags').selectAll();
   if (options.userId !== undefined) query = query.where('user_id', '=', options.userId);
   if (options.status !== undefined) query = query.where('status', '=', options.status);
-  if (options.cursor !== undefined) query = query.where('seq', '<', BigInt(options.cursor));
+  const before = decodeSeqCursor(options.cursor);
+  if (before !== undefined) query = query.where('seq', '<', before);
   const rows = await query
     .orderBy('seq', 'desc')
     .limit(options.limit + 1)
     .execute();
-  const page = rows.slice(0, options.limit);
-  return {
-    items: page.map(flagView),
-    nextCursor: rows.length > options.limit ? page[page.length - 1]!.seq.toString() : null,
-  };
+  return keysetPage(rows, options.limit, (r) => [r.seq], flagView);
 }
 
 /** One stored assessment, as support reads it to understand a decision. */

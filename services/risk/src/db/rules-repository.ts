@@ -1,6 +1,7 @@
 /** Rule overrides: an append-only, versioned table that is also the audit log of every change. */
 import { sql, type Kysely } from 'kysely';
 import { z } from 'zod';
+import { decodeSeqCursor, keysetPage } from '@wallet/contracts';
 import type { RiskDatabase } from './schema.ts';
 
 export interface StoredOverrides {
@@ -104,14 +105,17 @@ export async function listRuleChanges(
   options: { limit: number; cursor?: string | undefined },
 ): Promise<{ items: RuleChangeEntry[]; nextCursor: string | null }> {
   let query = db.selectFrom('rule_changes').selectAll();
-  if (options.cursor !== undefined) query = query.where('version', '<', BigInt(options.cursor));
+  const before = decodeSeqCursor(options.cursor);
+  if (before !== undefined) query = query.where('version', '<', before);
   const rows = await query
     .orderBy('version', 'desc')
     .limit(options.limit + 1)
     .execute();
-  const page = rows.slice(0, options.limit);
-  return {
-    items: page.map((r) => ({
+  return keysetPage(
+    rows,
+    options.limit,
+    (r) => [r.version],
+    (r): RuleChangeEntry => ({
       version: r.version.toString(),
       overrides: r.overrides,
       previousOverrides: r.previous_overrides,
@@ -121,7 +125,6 @@ export async function listRuleChanges(
       ip: r.ip,
       requestId: r.request_id,
       createdAt: r.created_at.toISOString(),
-    })),
-    nextCursor: rows.length > options.limit ? page[page.length - 1]!.version.toString() : null,
-  };
+    }),
+  );
 }

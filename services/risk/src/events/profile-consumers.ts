@@ -6,12 +6,7 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import { Events, type CloudEvent, type EventData, type EventName } from '@wallet/contracts';
-import {
-  consumeOnce,
-  subscribeWithDeadLetters,
-  type Platform,
-  type SubscriptionStatus,
-} from '@wallet/platform';
+import { consumeOnce, contractEventHandler, subscribeWithDeadLetters, type Platform } from '@wallet/platform';
 import type { Logger } from '@wallet/service-kit';
 import {
   recordDeposit,
@@ -45,28 +40,15 @@ export interface ProfileConsumerDeps {
 
 /** The handler of one event kind, exported so tests can drive it without a broker. */
 export function profileHandler<N extends EventName>(deps: ProfileConsumerDeps, name: N, effect: Effect<N>) {
-  const definition = Events[name];
-  const consumer = `risk.profile:${definition.topic}`;
-  return async (event: CloudEvent<unknown>): Promise<SubscriptionStatus> => {
-    if (event.type !== definition.type) {
-      deps.logger.warn(
-        { eventId: event.id, type: event.type, topic: definition.topic },
-        'unexpected event type; dropped',
-      );
-      return 'DROP';
-    }
-    const parsed = definition.schema.safeParse(event.data);
-    if (!parsed.success) {
-      deps.logger.warn(
-        { eventId: event.id, type: event.type, issues: parsed.error.issues.length },
-        'event breaks its contract; dropped',
-      );
-      return 'DROP';
-    }
-    const data = parsed.data as EventData<N>;
-    await consumeOnce(deps.db, consumer, event, (trx) => effect(trx, data, event));
-    return 'SUCCESS';
-  };
+  const consumer = `risk.profile:${Events[name].topic}`;
+  return contractEventHandler(
+    name,
+    async (data, event) => {
+      await consumeOnce(deps.db, consumer, event, (trx) => effect(trx, data, event));
+      return 'SUCCESS';
+    },
+    deps.logger,
+  );
 }
 
 export const profileEffects: { [N in EventName]?: Effect<N> } = {
@@ -129,9 +111,7 @@ export function subscribeProfileConsumers(deps: ProfileConsumerDeps): void {
       'risk',
       Events[name].topic,
       profileHandler(deps, name, effect),
-      {
-        logger: deps.logger,
-      },
+      { logger: deps.logger },
     );
   }
 }

@@ -3,8 +3,7 @@
  * ones (with `/v1`) that the gateway routes here; `POST /assessments` is internal (Dapr invocation
  * from the ledger and the gateway), so it is described under `x-internal-paths`, not `paths`.
  */
-import { problemJsonSchema } from '@wallet/service-kit';
-import { z } from 'zod';
+import { jsonSchemaOf, problemJsonSchema, problemResponse, queryParameters } from '@wallet/service-kit';
 import {
   assessmentRequestSchema,
   assessmentResponseSchema,
@@ -21,25 +20,8 @@ import {
 
 type JsonSchema = Record<string, unknown>;
 
-function schemaOf(schema: z.ZodType, io: 'input' | 'output' = 'output'): JsonSchema {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema;
-  return rest;
-}
-
-function queryParameters(schema: z.ZodObject): JsonSchema[] {
-  const json = schemaOf(schema, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
-  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
-    name,
-    in: 'query',
-    required: json.required?.includes(name) ?? false,
-    schema: property,
-  }));
-}
-
-const problem = (description: string) => ({
-  description,
-  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-});
+const schemaOf = jsonSchemaOf;
+const problem = problemResponse;
 
 const adminErrors = {
   '400': problem('Invalid request (type .../validation).'),

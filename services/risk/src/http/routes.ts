@@ -63,8 +63,8 @@ function requestId(req: Request): string | null {
 }
 
 /** Admin routes: a support or admin role and a stepped-up session, as API.md demands of every admin call. */
-function requireAdmin(res: Response, ...roles: ('support' | 'admin')[]) {
-  requireRole(res, ...roles);
+function requireAdmin(res: Response, minimum: 'support' | 'admin') {
+  requireRole(res, minimum);
   return requireStepUp(res);
 }
 
@@ -123,13 +123,13 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   });
 
   app.get('/admin/risk/flags', async (req, res) => {
-    requireAdmin(res, 'support', 'admin');
+    requireAdmin(res, 'support');
     const query = parseOrThrow(flagsQuerySchema, req.query, 'query');
     res.json(await listFlags(deps.db, query));
   });
 
   app.post('/admin/risk/flags/:id/close', async (req, res) => {
-    const caller = requireAdmin(res, 'support', 'admin');
+    const caller = requireAdmin(res, 'support');
     const { id } = parseOrThrow(uuidParamSchema, req.params, 'params');
     const body = parseOrThrow(closeFlagRequestSchema, req.body ?? {}, 'body');
     const flag = await closeFlag(deps.db, { flagId: id, closedBy: caller.sub, note: body.note ?? null });
@@ -139,7 +139,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   });
 
   app.get('/admin/risk/assessments/:id', async (req, res) => {
-    requireAdmin(res, 'support', 'admin');
+    requireAdmin(res, 'support');
     const { id } = parseOrThrow(uuidParamSchema, req.params, 'params');
     const assessment = await findAssessment(deps.db, id);
     if (!assessment) throw problems.notFound('No such assessment.');
@@ -147,12 +147,12 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   });
 
   app.get('/admin/risk/rules', async (_req, res) => {
-    requireAdmin(res, 'support', 'admin');
+    requireAdmin(res, 'support');
     res.json(rulesView(await deps.rules.current()));
   });
 
   app.get('/admin/risk/rules/changes', async (req, res) => {
-    requireAdmin(res, 'support', 'admin');
+    requireAdmin(res, 'support');
     const query = parseOrThrow(ruleChangesQuerySchema, req.query, 'query');
     res.json(await listRuleChanges(deps.db, query));
   });

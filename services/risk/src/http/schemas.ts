@@ -1,6 +1,11 @@
 /** Request and response schemas of risk's HTTP API (also the source of its OpenAPI document). */
 import { z } from 'zod';
-import { currencySchema, positiveAmountSchema, refineAmountForCurrency } from '@wallet/contracts';
+import {
+  currencySchema,
+  cursorParamSchema,
+  positiveAmountSchema,
+  refineAmountForCurrency,
+} from '@wallet/contracts';
 import { ACTIONS, type RiskAction } from '../domain/rules.ts';
 
 const MONEY_ACTIONS: ReadonlySet<RiskAction> = new Set(['transfer', 'withdrawal', 'refund']);
@@ -44,10 +49,7 @@ export const assessmentResponseSchema = z.object({
 
 export const flagsQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z
-    .string()
-    .regex(/^[1-9][0-9]{0,18}$/)
-    .optional(),
+  cursor: cursorParamSchema.optional(),
   userId: z.string().min(1).max(128).optional(),
   status: z.enum(['open', 'closed']).optional(),
 });
@@ -97,10 +99,7 @@ export const rulesViewSchema = z.object({
 
 export const ruleChangesQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z
-    .string()
-    .regex(/^[1-9][0-9]{0,18}$/)
-    .optional(),
+  cursor: cursorParamSchema.optional(),
 });
 
 // The dead-letter admin endpoints are the service kit's, shared by every service.

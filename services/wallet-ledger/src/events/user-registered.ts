@@ -1,6 +1,5 @@
 /** Consumes identity's user.registered: opens the user's default wallet, once per event. */
-import { Events, type CloudEvent } from '@wallet/contracts';
-import { consumeOnce, subscribeWithDeadLetters, type Platform } from '@wallet/platform';
+import { consumeOnce, subscribeToEvent, type Platform } from '@wallet/platform';
 import type { Kysely } from 'kysely';
 import type { Logger } from '@wallet/service-kit';
 import type { LedgerDatabase } from '../db/schema.ts';
@@ -14,26 +13,16 @@ export function subscribeUserRegistered(deps: {
   logger: Logger;
   platformCurrency: string;
 }): void {
-  subscribeWithDeadLetters(
-    deps.platform,
-    deps.db,
-    'wallet-ledger',
-    Events.userRegistered.topic,
-    async (event: CloudEvent<unknown>) => {
-      const parsed = Events.userRegistered.schema.safeParse(event.data);
-      if (event.type !== Events.userRegistered.type || !parsed.success) {
-        deps.logger.error(
-          { eventId: event.id, type: event.type },
-          'user.registered event off contract; dropped',
-        );
-        return 'DROP';
-      }
-      const outcome = await consumeOnce(deps.db, OPEN_DEFAULT_WALLET_CONSUMER, event, async (trx) => {
-        await openWallet(trx, parsed.data.userId, deps.platformCurrency);
+  const { platform, db, logger } = deps;
+  subscribeToEvent(
+    { platform, db, logger, consumerAppId: 'wallet-ledger' },
+    'userRegistered',
+    async (data, event) => {
+      const outcome = await consumeOnce(db, OPEN_DEFAULT_WALLET_CONSUMER, event, async (trx) => {
+        await openWallet(trx, data.userId, deps.platformCurrency);
       });
-      deps.logger.info({ eventId: event.id, outcome }, 'default wallet');
+      logger.info({ eventId: event.id, outcome }, 'default wallet');
       return 'SUCCESS';
     },
-    { logger: deps.logger },
   );
 }

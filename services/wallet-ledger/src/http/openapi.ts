@@ -1,6 +1,11 @@
 /** wallet-ledger's OpenAPI 3.1 document: public paths (with `/v1`), schemas generated from the zod schemas. */
-import { deadLetterReplaySchema, problemJsonSchema } from '@wallet/service-kit';
-import { z } from 'zod';
+import {
+  deadLetterReplaySchema,
+  jsonSchemaOf,
+  problemJsonSchema,
+  problemResponse,
+} from '@wallet/service-kit';
+import type { z } from 'zod';
 import {
   adjustmentBody,
   adjustmentDecisionBody,
@@ -14,13 +19,7 @@ import {
 
 type JsonObject = Record<string, unknown>;
 
-const schema = (s: z.ZodType): JsonObject => {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(s, {
-    io: 'input',
-    unrepresentable: 'any',
-  }) as JsonObject;
-  return rest;
-};
+const schema = (s: z.ZodType): JsonObject => jsonSchemaOf(s, 'input');
 
 const amount = { type: 'string', pattern: '^(0|[1-9][0-9]*)$', description: 'integer minor units' };
 
@@ -108,10 +107,7 @@ const wallet = {
   },
 };
 
-const problem = (description: string) => ({
-  description,
-  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-});
+const problem = problemResponse;
 const problems = {
   '400': problem('Invalid request'),
   '401': problem('Unauthenticated'),

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Express, Request, Response } from 'express';
 import {
   amountBoundViolation,
+  hasRoleAtLeast,
   PAYMENT_PROVIDER_SUBJECT,
   type CurrencyCode,
   type InternalClaims,
@@ -75,8 +76,7 @@ export interface RouteDeps {
   onRiskFailOpen?: () => void;
 }
 
-const isStaff = (caller: InternalClaims): boolean =>
-  caller.roles.includes('support') || caller.roles.includes('admin');
+const isStaff = (caller: InternalClaims): boolean => hasRoleAtLeast(caller.roles, 'support');
 
 /** The per-currency maximum where the body does not name its currency (refunds, adjustments). */
 function assertAmountWithinBound(amount: bigint, currency: string): void {
@@ -87,6 +87,15 @@ function assertAmountWithinBound(amount: bigint, currency: string): void {
 function publicWallet(wallet: WalletView): Omit<WalletView, 'ownerId'> {
   const { ownerId: _ownerId, ...rest } = wallet;
   return rest;
+}
+
+/** An admin's decision on an adjustment request: stepped-up admin, the request id, the comment. */
+function adjustmentDecision(req: Request, res: Response) {
+  requireRole(res, 'admin');
+  const caller = requireStepUp(res);
+  const { requestId } = parseOrThrow(adjustmentRequestIdParams, req.params, 'params');
+  const body = parseOrThrow(adjustmentDecisionBody, req.body ?? {}, 'body');
+  return { caller, requestId, body };
 }
 
 export function mountRoutes(app: Express, deps: RouteDeps): void {
@@ -151,10 +160,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     const { walletId } = parseOrThrow(walletIdParams, req.params, 'params');
     const query = parseOrThrow(historyQuery, req.query, 'query');
     await visibleWallet(res, walletId);
-    const page = await walletHistory(ledger.reader(), walletId, query.limit, query.cursor);
-    if (page === 'bad-cursor')
-      throw problems.validation([{ field: 'query.cursor', message: 'unknown cursor' }]);
-    res.json(page);
+    res.json(await walletHistory(ledger.reader(), walletId, query.limit, query.cursor));
   });
 
   app.post('/transfers', async (req, res) => {
@@ -301,10 +307,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
     requireRole(res, 'admin');
     requireStepUp(res);
     const query = parseOrThrow(adjustmentListQuery, req.query, 'query');
-    const page = await listAdjustmentRequests(ledger.db, query);
-    if (page === 'bad-cursor')
-      throw problems.validation([{ field: 'query.cursor', message: 'unknown cursor' }]);
-    res.json(page);
+    res.json(await listAdjustmentRequests(ledger.db, query));
   });
 
   app.get('/admin/adjustments/:requestId', async (req, res) => {
@@ -318,10 +321,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
 
   // Idempotent on the request id (no Idempotency-Key): the same admin approving again gets the same answer.
   app.post('/admin/adjustments/:requestId/approve', async (req, res) => {
-    requireRole(res, 'admin');
-    const caller = requireStepUp(res);
-    const { requestId } = parseOrThrow(adjustmentRequestIdParams, req.params, 'params');
-    const body = parseOrThrow(adjustmentDecisionBody, req.body ?? {}, 'body');
+    const { caller, requestId, body } = adjustmentDecision(req, res);
     const approved = await approveAdjustmentRequest(ledger, {
       requestId,
       checker: caller,
@@ -336,10 +336,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   });
 
   app.post('/admin/adjustments/:requestId/reject', async (req, res) => {
-    requireRole(res, 'admin');
-    const caller = requireStepUp(res);
-    const { requestId } = parseOrThrow(adjustmentRequestIdParams, req.params, 'params');
-    const body = parseOrThrow(adjustmentDecisionBody, req.body ?? {}, 'body');
+    const { caller, requestId, body } = adjustmentDecision(req, res);
     const rejected = await rejectAdjustmentRequest(ledger.db, {
       requestId,
       decider: caller,
@@ -350,7 +347,7 @@ export function mountRoutes(app: Express, deps: RouteDeps): void {
   });
 
   app.get('/admin/ledger/reconcile', async (_req, res) => {
-    requireRole(res, 'support', 'admin');
+    requireRole(res, 'support');
     requireStepUp(res);
     const report = await reconcile(ledger.db);
     if (!report.ok) deps.logger.error({ report }, 'reconcile found discrepancies');

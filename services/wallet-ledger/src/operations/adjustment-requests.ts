@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { CurrencyCode, Role } from '@wallet/contracts';
+import { decodeSeqCursor, keysetPage, type CurrencyCode, type Role } from '@wallet/contracts';
 import type { AdjustmentRequestStatus, AdjustmentRequestsTable, LedgerDatabase } from '../db/schema.ts';
 import {
   checkApproval,
@@ -123,31 +123,18 @@ export async function getAdjustmentRequest(
   return row ? view(row) : undefined;
 }
 
-function encodeCursor(seq: bigint): string {
-  return Buffer.from(`a1:${seq.toString()}`, 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): bigint | undefined {
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(cursor)) return undefined;
-  const match = /^a1:([1-9][0-9]{0,18})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  return match ? BigInt(match[1]!) : undefined;
-}
-
 /** Newest first; `status` filters on the effective status (a pending request past expiry is expired). */
 export async function listAdjustmentRequests(
   db: Kysely<LedgerDatabase>,
   query: { status?: AdjustmentRequestStatus | undefined; limit: number; cursor?: string | undefined },
-): Promise<{ items: AdjustmentRequestView[]; nextCursor: string | null } | 'bad-cursor'> {
+): Promise<{ items: AdjustmentRequestView[]; nextCursor: string | null }> {
   let q = db
     .selectFrom('adjustment_requests')
     .select([...requestColumns, 'seq'])
     .orderBy('seq', 'desc')
     .limit(query.limit + 1);
-  if (query.cursor !== undefined) {
-    const before = decodeCursor(query.cursor);
-    if (before === undefined) return 'bad-cursor';
-    q = q.where('seq', '<', before);
-  }
+  const before = decodeSeqCursor(query.cursor);
+  if (before !== undefined) q = q.where('seq', '<', before);
   switch (query.status) {
     case undefined:
       break;
@@ -166,11 +153,7 @@ export async function listAdjustmentRequests(
       q = q.where('status', '=', query.status);
   }
   const rows = await q.execute();
-  const page = rows.slice(0, query.limit);
-  return {
-    items: page.map(view),
-    nextCursor: rows.length > query.limit ? encodeCursor(page.at(-1)!.seq) : null,
-  };
+  return keysetPage(rows, query.limit, (r) => [r.seq], view);
 }
 
 /** Marks pending requests past their expiry as expired (the hold-expiry worker's tick). */

@@ -140,17 +140,23 @@ async function creditDeposit(
   return depositId;
 }
 
-async function settleWithdrawal(
-  deps: LedgerDeps,
-  trx: Transaction<LedgerDatabase>,
-  withdrawalId: string,
-): Promise<string> {
+/** The hold a withdrawal placed (its id is the withdrawal's); 404 problem when there is none. */
+async function withdrawalHold(trx: Transaction<LedgerDatabase>, withdrawalId: string) {
   const hold = await trx
     .selectFrom('holds')
     .select(['account_id', 'currency', sql<string>`amount::text`.as('amount'), 'status'])
     .where('id', '=', withdrawalId)
     .executeTakeFirst();
   if (!hold) throw ledgerProblems.withdrawalNotFound();
+  return hold;
+}
+
+async function settleWithdrawal(
+  deps: LedgerDeps,
+  trx: Transaction<LedgerDatabase>,
+  withdrawalId: string,
+): Promise<string> {
+  const hold = await withdrawalHold(trx, withdrawalId);
   const clearing = await deps.systemAccounts.pick('payout_clearing', hold.currency);
   const amount = BigInt(hold.amount);
   const settleId = randomUUID();
@@ -203,12 +209,7 @@ export async function releaseWithdrawal(
   outcome: 'voided' | 'expired',
   reason: string,
 ): Promise<string> {
-  const hold = await trx
-    .selectFrom('holds')
-    .select(['account_id', 'currency', sql<string>`amount::text`.as('amount'), 'status'])
-    .where('id', '=', withdrawalId)
-    .executeTakeFirst();
-  if (!hold) throw ledgerProblems.withdrawalNotFound();
+  const hold = await withdrawalHold(trx, withdrawalId);
   const releaseId = randomUUID();
   const { created_at } = await trx
     .insertInto('transactions')

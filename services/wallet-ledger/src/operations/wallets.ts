@@ -3,8 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { enqueueEvent } from '@wallet/platform';
 import type { LedgerDatabase } from '../db/schema.ts';
-import { decodeVersionCursor, encodeVersionCursor } from '../domain/cursor.ts';
-import type { Page } from '@wallet/contracts';
+import { decodeSeqCursor, keysetPage, type Page } from '@wallet/contracts';
 
 export interface WalletView {
   walletId: string;
@@ -188,12 +187,8 @@ export async function walletHistory(
   walletId: string,
   limit: number,
   cursor: string | undefined,
-): Promise<Page<HistoryItem> | 'bad-cursor'> {
-  let before: bigint | undefined;
-  if (cursor !== undefined) {
-    before = decodeVersionCursor(cursor);
-    if (before === undefined) return 'bad-cursor';
-  }
+): Promise<Page<HistoryItem>> {
+  const before = decodeSeqCursor(cursor);
   let query = db
     .selectFrom('entries as e')
     .innerJoin('transactions as t', 't.id', 'e.transaction_id')
@@ -222,27 +217,26 @@ export async function walletHistory(
     .orderBy('e.account_version', 'desc')
     .limit(limit + 1)
     .execute();
-  const page = rows.slice(0, limit);
-  const items = page.map((r): HistoryItem => {
-    const amount = BigInt(r.amount);
-    let counterparty: string | null = null;
-    if (r.other_type === 'user_wallet') counterparty = r.other_id;
-    else if (r.other_type) counterparty = SYSTEM_COUNTERPARTY[r.other_type] ?? r.other_type;
-    return {
-      transactionId: r.transaction_id,
-      kind: PUBLIC_KIND[r.kind] ?? 'adjustment',
-      amount: (amount < 0n ? -amount : amount).toString(),
-      currency: r.currency,
-      direction: amount < 0n ? 'debit' : 'credit',
-      counterparty,
-      balanceAfter: r.balance_after,
-      description: r.description,
-      createdAt: r.created_at.toISOString(),
-    };
-  });
-  const last = page[page.length - 1];
-  return {
-    items,
-    nextCursor: rows.length > limit && last ? encodeVersionCursor(last.account_version) : null,
-  };
+  return keysetPage(
+    rows,
+    limit,
+    (r) => [r.account_version],
+    (r): HistoryItem => {
+      const amount = BigInt(r.amount);
+      let counterparty: string | null = null;
+      if (r.other_type === 'user_wallet') counterparty = r.other_id;
+      else if (r.other_type) counterparty = SYSTEM_COUNTERPARTY[r.other_type] ?? r.other_type;
+      return {
+        transactionId: r.transaction_id,
+        kind: PUBLIC_KIND[r.kind] ?? 'adjustment',
+        amount: (amount < 0n ? -amount : amount).toString(),
+        currency: r.currency,
+        direction: amount < 0n ? 'debit' : 'credit',
+        counterparty,
+        balanceAfter: r.balance_after,
+        description: r.description,
+        createdAt: r.created_at.toISOString(),
+      };
+    },
+  );
 }

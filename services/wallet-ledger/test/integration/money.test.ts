@@ -1,3 +1,4 @@
+// Longer than 400 lines: the money paths in one suite over one ledger instance; the scenarios share its wallets and database.
 /**
  * The ledger's money behaviour against real PostgreSQL, including the failure modes reported
  * against other ledgers (each named in its test).
@@ -270,6 +271,11 @@ describe.skipIf(!adminUrl)('wallet-ledger money movements', () => {
     expect(now.body.balance).toBe('600');
     const bad = await ledger.user(sub).get(`/wallets/${walletId}/transactions?cursor=nope`);
     expect(bad.status).toBe(400);
+    // A cursor of the history's former format is refused the same way (clients start again).
+    const former = Buffer.from('v1:2').toString('base64url');
+    const old = await ledger.user(sub).get(`/wallets/${walletId}/transactions?cursor=${former}`);
+    expect(old.status).toBe(400);
+    expect(old.body).toMatchObject({ type: ProblemType.validation, errors: [{ field: 'query.cursor' }] });
   });
 
   it("a user cannot see or spend another user's wallet", async () => {

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { ProblemType } from '@wallet/contracts';
 import { canonicalJson, isFinalProblem, requestFingerprint } from '../../src/domain/idempotency.ts';
 import { decideRisk, type RiskOutcome } from '../../src/domain/risk-policy.ts';
-import { decodeVersionCursor, encodeVersionCursor } from '../../src/domain/cursor.ts';
 
 const policy = { platformCurrency: 'EUR', failOpenBelow: 5_000n };
 const answered = (decision: 'allow' | 'challenge' | 'deny'): RiskOutcome => ({
@@ -77,17 +76,5 @@ describe('risk policy', () => {
         },
       ),
     );
-  });
-});
-
-describe('history cursor', () => {
-  it('round-trips versions and refuses anything else', () => {
-    fc.assert(
-      fc.property(fc.bigInt({ min: 1n, max: 2n ** 62n }), (v) => {
-        expect(decodeVersionCursor(encodeVersionCursor(v))).toBe(v);
-      }),
-    );
-    expect(decodeVersionCursor('nope')).toBeUndefined();
-    expect(decodeVersionCursor(Buffer.from('v1:0').toString('base64url'))).toBeUndefined();
   });
 });

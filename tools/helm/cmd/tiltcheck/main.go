@@ -618,9 +618,10 @@ func (c *checker) helmTemplate(_ *starlark.Thread, b *starlark.Builtin, args sta
 
 func (c *checker) dockerBuild(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var ref, context, dockerfile, target string
-	var only, ignore, liveUpdate starlark.Value
+	var only, ignore, liveUpdate, buildArgs starlark.Value
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "ref", &ref, "context", &context, "dockerfile?", &dockerfile,
-		"target?", &target, "only?", &only, "ignore?", &ignore, "live_update?", &liveUpdate); err != nil {
+		"target?", &target, "only?", &only, "ignore?", &ignore, "live_update?", &liveUpdate,
+		"build_args?", &buildArgs); err != nil {
 		return nil, err
 	}
 	df, err := os.ReadFile(c.abs(dockerfile))
@@ -628,6 +629,9 @@ func (c *checker) dockerBuild(_ *starlark.Thread, b *starlark.Builtin, args star
 		c.problem("docker_build(%q): dockerfile %s: %v", ref, dockerfile, err)
 	} else if target != "" && !strings.Contains(string(df), " AS "+target+"\n") {
 		c.problem("docker_build(%q): %s has no stage %q", ref, dockerfile, target)
+	}
+	if err == nil {
+		c.checkBuildArgs(ref, dockerfile, string(df), buildArgs)
 	}
 	onlyPaths, err := strList(only)
 	if err != nil {
@@ -655,6 +659,27 @@ func (c *checker) dockerBuild(_ *starlark.Thread, b *starlark.Builtin, args star
 	}
 	c.builds = append(c.builds, ref)
 	return starlark.None, nil
+}
+
+// checkBuildArgs: every build argument the Dockerfile declares without a default must be given.
+func (c *checker) checkBuildArgs(ref, dockerfile, df string, buildArgs starlark.Value) {
+	given := map[string]bool{}
+	if d, ok := buildArgs.(*starlark.Dict); ok {
+		for _, k := range d.Keys() {
+			if name, ok := starlark.AsString(k); ok {
+				given[name] = true
+			}
+		}
+	}
+	for _, line := range strings.Split(df, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) != 2 || fields[0] != "ARG" || strings.Contains(fields[1], "=") {
+			continue
+		}
+		if !given[fields[1]] {
+			c.problem("docker_build(%q): %s needs build argument %s", ref, dockerfile, fields[1])
+		}
+	}
 }
 
 func (c *checker) k8sResource(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

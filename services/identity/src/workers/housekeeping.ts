@@ -1,26 +1,9 @@
-/** identity's background workers: the outbox relay and housekeeping of expired rows. */
+/** identity's housekeeping: deletes expired rows on a timer (ticks never overlap). */
 import { sql, type Kysely } from 'kysely';
-import { createOutboxRelay, type Platform } from '@wallet/platform';
-import type { BackgroundWorker, Logger } from '@wallet/service-kit';
-import type { Registry } from 'prom-client';
+import { periodicWorker, type Logger, type PeriodicWorker } from '@wallet/service-kit';
 import type { Config } from '../config.ts';
 import type { IdentityDatabase } from '../db/schema.ts';
 import { pruneSignInThrottle } from '../application/sign-in-throttle.ts';
-
-export function outboxRelayWorker(options: {
-  db: Kysely<IdentityDatabase>;
-  platform: Platform;
-  logger: Logger;
-  registry: Registry;
-}): BackgroundWorker {
-  const relay = createOutboxRelay({
-    db: options.db,
-    platform: options.platform,
-    logger: options.logger,
-    metrics: options.registry,
-  });
-  return { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() };
-}
 
 /** Deletes what can never be used again: spent codes and challenges, dead refresh tokens, stale throttle rows and sources. */
 export async function runHousekeeping(db: Kysely<IdentityDatabase>, config: Config): Promise<void> {
@@ -55,25 +38,11 @@ export function housekeepingWorker(options: {
   db: Kysely<IdentityDatabase>;
   config: Config;
   logger: Logger;
-}): BackgroundWorker {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  const intervalMs = options.config.HOUSEKEEPING_INTERVAL_SECONDS * 1000;
-  const tick = () => {
-    running = runHousekeeping(options.db, options.config).catch((error: unknown) => {
-      options.logger.warn({ err: error }, 'housekeeping failed; will try again');
-    });
-  };
-  return {
+}): PeriodicWorker {
+  return periodicWorker({
     name: 'housekeeping',
-    start() {
-      if (intervalMs === 0) return;
-      timer = setInterval(tick, intervalMs);
-      timer.unref();
-    },
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+    intervalMs: options.config.HOUSEKEEPING_INTERVAL_SECONDS * 1000,
+    tick: () => runHousekeeping(options.db, options.config),
+    onError: (error) => options.logger.warn({ err: error }, 'housekeeping failed; will try again'),
+  });
 }
