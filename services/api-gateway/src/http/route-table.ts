@@ -1,3 +1,4 @@
+// Longer than 400 lines: the one route table of the public API, one entry per route, on purpose in one place.
 /**
  * The one route table of the public API (../shared/API.md): per route, the service behind it, who may
  * call it, whether a stepped-up session is needed, its rate-limit class, whether it moves money

@@ -23,8 +23,9 @@ import {
 import {
   admitSignInAttempt,
   completeSignIn,
-  failSignIn,
+  refuseSignIn,
   releaseSignInAttempt,
+  settledSignIn,
   type SignInAttempt,
 } from './sign-in-throttle.ts';
 
@@ -118,8 +119,7 @@ export async function changePassword(
     deps.hasher.verify(user.password_hash, input.currentPassword),
   );
   if (!right) {
-    await failSignIn(deps, attempt, user, meta);
-    throw identityProblems.wrongCurrentPassword();
+    return refuseSignIn(deps, attempt, user, meta, identityProblems.wrongCurrentPassword());
   }
   await assertPasswordAcceptable(
     deps,
@@ -204,16 +204,16 @@ export async function reauthenticate(
   if (passwordRight && user.mfa_enabled && input.code)
     factor = await consumeSecondFactor(deps, user, input.code);
   if (!passwordRight || (user.mfa_enabled && !factor)) {
-    await failSignIn(deps, attempt, user, meta);
-    throw passwordRight ? identityProblems.invalidCode() : identityProblems.wrongCurrentPassword();
+    return refuseSignIn(
+      deps,
+      attempt,
+      user,
+      meta,
+      passwordRight ? identityProblems.invalidCode() : identityProblems.wrongCurrentPassword(),
+    );
   }
   const updated = await deps.db.transaction().execute(async (trx) => {
-    await completeSignIn(trx, attempt);
-    const current = await trx
-      .selectFrom('sessions')
-      .select('amr')
-      .where('id', '=', session.sessionId)
-      .executeTakeFirstOrThrow();
+    const currentAmr = await settledSignIn(trx, attempt, session.sessionId);
     return trx
       .updateTable('sessions')
       .set({
@@ -222,7 +222,7 @@ export async function reauthenticate(
         ...(factor
           ? {
               step_up_until: sql<Date>`now() + ${deps.config.STEP_UP_WINDOW_SECONDS} * interval '1 second'`,
-              amr: amrWith(current.amr, factor),
+              amr: amrWith(currentAmr, factor),
             }
           : {}),
       })

@@ -6,6 +6,7 @@ import { codeHashInput } from './code-delivery.ts';
 import { checkPasswordPolicy } from '../domain/password-policy.ts';
 import type { CodePurpose } from '../db/schema.ts';
 import {
+  steppedUpAccessToken,
   amrWith,
   consumeSecondFactor,
   deviceKey,
@@ -21,7 +22,14 @@ import {
   type SessionTokens,
   type Trx,
 } from './context.ts';
-import { admitSignInAttempt, completeSignIn, failSignIn, releaseSignInAttempt } from './sign-in-throttle.ts';
+import {
+  admitSignInAttempt,
+  completeSignIn,
+  settledSignIn,
+  failSignIn,
+  refuseSignIn,
+  releaseSignInAttempt,
+} from './sign-in-throttle.ts';
 import type { BackgroundTasks } from './background-tasks.ts';
 import { findUserByEmail } from '../db/users.ts';
 
@@ -525,21 +533,15 @@ export async function stepUp(
   const attempt = await admitSignInAttempt(deps, user.email, meta);
   const factor = await consumeSecondFactor(deps, user, input.code);
   if (!factor) {
-    await failSignIn(deps, attempt, user, meta);
-    throw identityProblems.invalidCode();
+    return refuseSignIn(deps, attempt, user, meta, identityProblems.invalidCode());
   }
   const updated = await deps.db.transaction().execute(async (trx) => {
-    await completeSignIn(trx, attempt);
-    const current = await trx
-      .selectFrom('sessions')
-      .select('amr')
-      .where('id', '=', session.sessionId)
-      .executeTakeFirstOrThrow();
+    const currentAmr = await settledSignIn(trx, attempt, session.sessionId);
     return trx
       .updateTable('sessions')
       .set({
         step_up_until: sql<Date>`now() + ${deps.config.STEP_UP_WINDOW_SECONDS} * interval '1 second'`,
-        amr: amrWith(current.amr, factor),
+        amr: amrWith(currentAmr, factor),
         last_seen_at: sql<Date>`now()`,
       })
       .where('id', '=', session.sessionId)
@@ -548,16 +550,7 @@ export async function stepUp(
       .executeTakeFirst();
   });
   if (!updated) throw problems.unauthenticated('This session is no longer active.');
-  const access = await deps.keys.issueAccessToken({
-    userId: user.id,
-    sessionId: session.sessionId,
-    roles: user.roles,
-    acr: 'aal2',
-    amr: updated.amr,
-    authTime: updated.auth_time,
-    notAfter: updated.step_up_until,
-  });
-  return { accessToken: access.accessToken, expiresIn: access.expiresIn };
+  return steppedUpAccessToken(deps, session, user.roles, updated);
 }
 
 /**
@@ -642,7 +635,6 @@ export async function completeRecovery(
     return true;
   });
   if (!ok) {
-    await failSignIn(deps, attempt, user, meta);
-    throw identityProblems.invalidCode();
+    return refuseSignIn(deps, attempt, user, meta, identityProblems.invalidCode());
   }
 }

@@ -321,3 +321,32 @@ export async function consumeSecondFactor(
 export function amrWith(amr: readonly string[], factor: SecondFactor): string[] {
   return [...new Set([...amr, factor, 'mfa'])];
 }
+
+/** A session's authentication methods so far, read inside the transaction that is about to change them. */
+export async function sessionAmr(trx: Trx, sessionId: string): Promise<string[]> {
+  const row = await trx
+    .selectFrom('sessions')
+    .select('amr')
+    .where('id', '=', sessionId)
+    .executeTakeFirstOrThrow();
+  return row.amr;
+}
+
+/** The access token of a session that has just stepped up: aal2 until its step-up window ends. */
+export async function steppedUpAccessToken(
+  deps: IdentityDeps,
+  session: { userId: string; sessionId: string },
+  roles: Parameters<IdentityDeps['keys']['issueAccessToken']>[0]['roles'],
+  updated: { amr: string[]; auth_time: Date; step_up_until: Date | null },
+): Promise<{ accessToken: string; expiresIn: number }> {
+  const access = await deps.keys.issueAccessToken({
+    userId: session.userId,
+    sessionId: session.sessionId,
+    roles,
+    acr: 'aal2',
+    amr: updated.amr,
+    authTime: updated.auth_time,
+    notAfter: updated.step_up_until,
+  });
+  return { accessToken: access.accessToken, expiresIn: access.expiresIn };
+}

@@ -1,3 +1,4 @@
+// Longer than 400 lines: the four WebAuthn ceremonies (registration, passwordless, second factor, step-up) share one challenge store and one verification path; split by ceremony when one grows.
 /**
  * Passkeys (WebAuthn, with @simplewebauthn/server): registration by a signed-in user, passwordless
  * sign-in, the second step of a password sign-in, and step-up.
@@ -33,6 +34,7 @@ import {
   identityProblems,
   openSession,
   sha256Hex,
+  steppedUpAccessToken,
   type IdentityDeps,
   type RequestMeta,
   type SessionTokens,
@@ -514,14 +516,5 @@ export async function finishPasskeyStepUp(
     .select('roles')
     .where('id', '=', session.userId)
     .executeTakeFirstOrThrow();
-  const access = await deps.keys.issueAccessToken({
-    userId: session.userId,
-    sessionId: session.sessionId,
-    roles: user.roles,
-    acr: 'aal2',
-    amr: updated.amr,
-    authTime: updated.auth_time,
-    notAfter: updated.step_up_until,
-  });
-  return { accessToken: access.accessToken, expiresIn: access.expiresIn };
+  return steppedUpAccessToken(deps, session, user.roles, updated);
 }

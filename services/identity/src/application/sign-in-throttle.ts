@@ -9,7 +9,15 @@
 import { sql } from 'kysely';
 import { delayAfterFailures, type ThrottlePolicy, type ThrottleScope } from '../domain/throttle.ts';
 import type { Config } from '../config.ts';
-import { emit, identityProblems, type Db, type IdentityDeps, type RequestMeta, type Trx } from './context.ts';
+import {
+  emit,
+  identityProblems,
+  sessionAmr,
+  type Db,
+  type IdentityDeps,
+  type RequestMeta,
+  type Trx,
+} from './context.ts';
 
 export function throttlePolicy(config: Config): ThrottlePolicy {
   return {
@@ -211,6 +219,15 @@ export async function releaseSignInAttempt(deps: IdentityDeps, attempt: SignInAt
  * failures are forgotten, this attempt's count is given back on the account and address ceilings (other
  * sources' failures stay counted), and the address and device become known sources of the account.
  */
+/**
+ * A factor check passed on a live session: settles the sign-in attempt and returns the session's
+ * authentication methods so far, inside the transaction that is about to record the new one.
+ */
+export async function settledSignIn(trx: Trx, attempt: SignInAttempt, sessionId: string): Promise<string[]> {
+  await completeSignIn(trx, attempt);
+  return sessionAmr(trx, sessionId);
+}
+
 export async function completeSignIn(trx: Trx, attempt: SignInAttempt): Promise<void> {
   await trx
     .deleteFrom('sign_in_failures')
@@ -253,6 +270,18 @@ export async function rememberSignInSource(
       oc.columns(['account_key', 'source_key']).doUpdateSet({ last_success_at: sql<Date>`now()` }),
     )
     .execute();
+}
+
+/** Counts a failed check of a factor (see `failSignIn`), then refuses the request with `problem`. */
+export async function refuseSignIn(
+  deps: IdentityDeps,
+  attempt: SignInAttempt,
+  user: { id: string } | null,
+  meta: RequestMeta,
+  problem: Error,
+): Promise<never> {
+  await failSignIn(deps, attempt, user, meta);
+  throw problem;
 }
 
 /** A failed attempt: recorded on the account and address ceilings (it stays counted on its source); risk hears of an existing user's (`login.failed`). */

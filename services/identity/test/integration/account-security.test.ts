@@ -1,3 +1,4 @@
+// Longer than 400 lines: one suite per ASVS chapter group, over one service start; each test is named in the README's ASVS table.
 /**
  * OWASP ASVS 5.0 L2, chapters 6 and 7 (issue 17): non-enumerating sign-up, breached passwords, resend of
  * the verification code, password change, re-authentication before factor changes, "sign out the other

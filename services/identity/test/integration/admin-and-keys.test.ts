@@ -1,3 +1,4 @@
+// Longer than 400 lines: tokens, keys, the operator CLI and admin routes share one service start and its signing keys.
 /** Access tokens and JWKS, key rotation, the operator CLI, admin routes and event delivery. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';

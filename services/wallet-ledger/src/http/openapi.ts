@@ -1,3 +1,4 @@
+// Longer than 400 lines: the ledger's whole public document, with its links (wallets -> transfers -> refunds) next to the paths they join.
 /** wallet-ledger's OpenAPI 3.1 document: public paths (with `/v1`), schemas generated from the zod schemas. */
 import {
   deadLetterReplaySchema,
