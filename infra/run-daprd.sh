@@ -70,10 +70,12 @@ DAPR_GRPC_PORT="${DAPR_GRPC_PORT:-$(free_port)}"
 DAPR_INTERNAL_GRPC_PORT="${DAPR_INTERNAL_GRPC_PORT:-$(free_port)}"
 [ -n "${DAPRD_PORTS_FILE:-}" ] && echo "$DAPR_HTTP_PORT $DAPR_GRPC_PORT $DAPR_INTERNAL_GRPC_PORT" >"$DAPRD_PORTS_FILE"
 
-# dapr/resiliency.yaml is loaded from a resources path. Passing dapr/ itself would also make daprd
-# scan the Configuration files and warn about README.md, so link the one file into a folder of its own.
+# dapr/resiliency*.yaml are loaded from a resources path (each scoped to its apps). Passing dapr/ itself
+# would also make daprd scan the Configuration files and warn about README.md, so link the two files
+# into a folder of their own.
 RES_DIR="$ROOT/.data/dapr-resources"
-mkdir -p "$RES_DIR" && ln -sfn "$ROOT/dapr/resiliency.yaml" "$RES_DIR/resiliency.yaml"
+mkdir -p "$RES_DIR" && ln -sfn "$ROOT/dapr/resiliency.yaml" "$RES_DIR/resiliency.yaml" \
+  && ln -sfn "$ROOT/dapr/resiliency.contract.yaml" "$RES_DIR/resiliency.contract.yaml"
 
 args=(
   --mode standalone
@@ -85,7 +87,7 @@ args=(
   --dapr-internal-grpc-listen-address "$HOST"
   --dapr-public-listen-address "$HOST"
   --resources-path "$COMPONENTS"
-  --resources-path "$RES_DIR"            # -> dapr/resiliency.yaml
+  --resources-path "$RES_DIR"            # -> dapr/resiliency.yaml, dapr/resiliency.contract.yaml
   --config "$DAPR_CONFIG"
   --placement-host-address ""            # no actors
   --scheduler-host-address ""            # no jobs/workflow scheduler

@@ -233,7 +233,17 @@ async function markReplayed(db: Kysely<MessagingTables>, id: string): Promise<vo
 
 export interface SubscribeWithDeadLettersOptions {
   logger?: PlatformLogger;
+  /**
+   * Failed deliveries the handler itself saw (it ran, and threw or answered RETRY) before the message
+   * is stored as a dead letter here and acknowledged. Default 5. The transport's own retries are meant
+   * to be longer (Dapr: unbounded, dapr/resiliency.yaml), because a delivery the app never saw (the app
+   * restarting) must wait for the app, not be dead-lettered to a topic only this app consumes.
+   */
+  maxAttempts?: number;
 }
+
+/** Default of `SubscribeWithDeadLettersOptions.maxAttempts`. */
+export const DEFAULT_MAX_HANDLED_ATTEMPTS = 5;
 
 const STATUSES: ReadonlySet<string> = new Set<SubscriptionStatus>(['SUCCESS', 'RETRY', 'DROP']);
 /** Event ids whose failures this process recorded (so a later success can clear the note). */
@@ -244,7 +254,11 @@ const MAX_REMEMBERED_FAILURES = 10_000;
  * (`deadLetterTopicFor(consumerAppId, topic)`) and subscribes that dead-letter topic too, storing
  * each arrival in `dead_letters`. Every failed attempt (RETRY, DROP, a throw) is noted in
  * `consumer_failures`, so the dead letter carries the attempt count and the handler's last error even
- * when another replica saw the failures.
+ * when another replica saw the failures. After `maxAttempts` failures the handler saw itself, the
+ * message is stored as a dead letter at once and acknowledged: poison messages are bounded by what the
+ * app saw, not by the transport's retries, which may then outlast a restart of the app (soak finding 1:
+ * deliveries that failed only because the app was down were dead-lettered to a topic the same, still
+ * down, app consumes, and were lost).
  */
 export function subscribeWithDeadLetters<DB extends MessagingTables>(
   platform: Platform,
@@ -268,9 +282,12 @@ export function subscribeWithDeadLetters<DB extends MessagingTables>(
     }
   };
 
-  const recordFailure = async (event: CloudEvent<unknown>, error: string): Promise<void> => {
+  const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_HANDLED_ATTEMPTS;
+
+  /** Notes a failed attempt; returns how many the handler has failed so far (undefined if not noted). */
+  const recordFailure = async (event: CloudEvent<unknown>, error: string): Promise<number | undefined> => {
     try {
-      await mdb
+      const noted = await mdb
         .insertInto('consumer_failures')
         .values({ consumer: consumerAppId, event_id: event.id, topic, attempts: 1, last_error: error })
         .onConflict((oc) =>
@@ -280,14 +297,17 @@ export function subscribeWithDeadLetters<DB extends MessagingTables>(
             last_failed_at: sql<Date>`now()`,
           })),
         )
-        .execute();
+        .returning('attempts')
+        .executeTakeFirst();
       remember(event.id);
+      return noted?.attempts;
     } catch (noteError) {
       // Only the diagnostic note is lost; the message itself still goes back to the broker.
       logger.warn(
         { topic, eventId: event.id, err: describeError(noteError) },
         'could not record consumer failure',
       );
+      return undefined;
     }
   };
 
@@ -322,13 +342,18 @@ export function subscribeWithDeadLetters<DB extends MessagingTables>(
       }
       return 'SUCCESS';
     }
-    await recordFailure(event, failure ?? `handler answered ${status}`);
+    const attempts = await recordFailure(event, failure ?? `handler answered ${status}`);
+    if (status === 'RETRY' && attempts !== undefined && attempts >= maxAttempts) {
+      // Failed as often as a message may: keep it here for an operator and stop its redeliveries.
+      return (await storeDeadLetterNow(event)) ? 'SUCCESS' : 'RETRY';
+    }
     if (failure !== undefined)
       logger.warn({ topic, eventId: event.id, err: failure }, 'handler failed; will be redelivered');
     return status;
   };
 
-  const storeArrival: EventHandler = async (event) => {
+  /** Moves the message and its failure note into `dead_letters`; false when that could not be done. */
+  const storeDeadLetterNow = async (event: CloudEvent<unknown>): Promise<boolean> => {
     try {
       await mdb.transaction().execute(async (trx) => {
         const failure = await trx
@@ -351,15 +376,18 @@ export function subscribeWithDeadLetters<DB extends MessagingTables>(
         { topic, deadLetterTopic, eventId: event.id, type: event.type },
         'message dead-lettered and stored',
       );
-      return 'SUCCESS';
+      return true;
     } catch (error) {
       logger.error(
         { topic, eventId: event.id, err: describeError(error) },
         'could not store dead letter; retrying',
       );
-      return 'RETRY';
+      return false;
     }
   };
+
+  const storeArrival: EventHandler = async (event) =>
+    (await storeDeadLetterNow(event)) ? 'SUCCESS' : 'RETRY';
 
   platform.subscribe(topic, handle, { deadLetterTopic });
   platform.subscribe(deadLetterTopic, storeArrival);

@@ -15,6 +15,7 @@ export type { OutboxRelay, OutboxRelayOptions, RelayBatchResult } from './relay.
 export { consumeOnce } from './inbox.ts';
 export type { ConsumeOutcome } from './inbox.ts';
 export {
+  DEFAULT_MAX_HANDLED_ATTEMPTS,
   listDeadLetters,
   pruneMessaging,
   replayDeadLetters,

@@ -30,7 +30,7 @@ export const APP_B = 'platform-contract-b';
 export const APP_IDS = [APP_A, APP_B] as const;
 export type PairAppId = (typeof APP_IDS)[number];
 
-/** Deliveries of one message before it is dead-lettered: 1 + `deliveryRetry.maxRetries` (4) of dapr/resiliency.yaml. */
+/** Deliveries of one message before it is dead-lettered: 1 + `deliveryRetry.maxRetries` (4) of dapr/resiliency.contract.yaml. */
 export const DAPR_MAX_DELIVERY_ATTEMPTS = 5;
 
 /** The local infrastructure the suites need; undefined (skip) on a laptop without it, a failure in CI. */

@@ -104,6 +104,44 @@ describe.skipIf(!adminUrl)('dead letters on PostgreSQL', () => {
     expect(await t.db.selectFrom('consumer_failures').selectAll().execute()).toEqual([]);
   });
 
+  it('stores a message after the attempts its handler saw, however long the transport would retry', async () => {
+    // The Dapr sidecars retry deliveries without end (an app that is down must be waited for); the
+    // app bounds a poison message by the failures it saw itself.
+    const patient = createEmbeddedPlatform({
+      appId: 'notification',
+      bus,
+      logger: silentLogger,
+      retry: { maxAttempts: 50, initialBackoffMs: 1, maxBackoffMs: 2 },
+    });
+    let calls = 0;
+    subscribeWithDeadLetters(
+      patient,
+      t.db,
+      'notification',
+      TOPIC,
+      () => {
+        calls += 1;
+        return Promise.reject(new Error(`provider down (attempt ${calls})`));
+      },
+      { maxAttempts: 4 },
+    );
+    try {
+      await publish('evt-cap');
+      await bus.drain();
+      expect(calls).toBe(4);
+      const { items } = await listDeadLetters(t.db, { consumer: 'notification' });
+      expect(items).toHaveLength(1);
+      expect(items[0]).toMatchObject({
+        eventId: 'evt-cap',
+        attempts: 4,
+        lastError: 'provider down (attempt 4)',
+      });
+      expect(await t.db.selectFrom('consumer_failures').selectAll().execute()).toEqual([]);
+    } finally {
+      await patient.close();
+    }
+  });
+
   it('stores a DROPped message at once, saying the handler dropped it', async () => {
     let calls = 0;
     subscribeWithDeadLetters(consumer, t.db, 'notification', TOPIC, () =>
