@@ -53,6 +53,15 @@ export class InvocationError extends Error {
   }
 }
 
+/**
+ * Thrown when the platform itself could not be reached (the app's sidecar is down or restarting, or
+ * did not answer in time): a passing outage of a dependency, not a bug. Services answer it with 503
+ * `dependency-unavailable` and Retry-After (service-kit's problem handler), never a 500.
+ */
+export class PlatformUnavailableError extends Error {
+  override name = 'PlatformUnavailableError';
+}
+
 /** What a subscriber answers, exactly as Dapr defines it. */
 export type SubscriptionStatus = 'SUCCESS' | 'RETRY' | 'DROP';
 

@@ -5,6 +5,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { InvalidCursorError, ProblemType, type FieldError, type ProblemDocument } from '@wallet/contracts';
 import { z } from 'zod';
+import { InvocationError, PlatformUnavailableError } from '@wallet/platform';
 import { WorkOverloadedError } from './work-limiter.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -121,6 +122,28 @@ function isBodyParserError(err: unknown): err is BodyParserError & Error {
   return err instanceof Error && typeof (err as BodyParserError).type === 'string';
 }
 
+/** PostgreSQL SQLSTATEs of a server that is going away or not yet there (class 08, and 57P01-57P03). */
+const DATABASE_OUTAGE_STATES = /^(08[0-9A-Z]{3}|57P0[123])$/;
+/** What node-postgres and the socket say when the connection is gone or cannot be made. */
+const DATABASE_OUTAGE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|ECONNREFUSED|ECONNRESET|EPIPE|the database system is (starting up|shutting down)/;
+
+/**
+ * A dependency that is down for a moment rather than a bug: the database restarting or unreachable,
+ * the app's sidecar restarting, a call whose target gave no answer. Answered 503 with Retry-After.
+ */
+export function isDependencyOutage(err: unknown): boolean {
+  if (err instanceof PlatformUnavailableError || err instanceof InvocationError) return true;
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (
+    typeof code === 'string' &&
+    (DATABASE_OUTAGE_STATES.test(code) || /^E(CONNREFUSED|CONNRESET|PIPE)$/.test(code))
+  )
+    return true;
+  return DATABASE_OUTAGE_MESSAGES.test(err.message);
+}
+
 /** The last middleware of every app. */
 export const problemErrorHandler: ErrorRequestHandler = (err: unknown, req, res, next) => {
   if (res.headersSent) {
@@ -192,6 +215,22 @@ export const problemErrorHandler: ErrorRequestHandler = (err: unknown, req, res,
       );
       return;
     }
+  }
+  if (isDependencyOutage(err)) {
+    req.log.warn({ err }, 'a dependency is unavailable; answering 503');
+    sendProblem(
+      res,
+      new HttpProblem({
+        status: 503,
+        type: ProblemType.dependencyUnavailable,
+        title: 'Dependency unavailable',
+        detail:
+          'A dependency of this service is unavailable for a moment. Retry after the time in Retry-After.',
+        headers: { 'Retry-After': '1' },
+      }),
+      req.originalUrl,
+    );
+    return;
   }
   req.log.error({ err }, 'unhandled error');
   sendProblem(

@@ -19,7 +19,7 @@ import {
 import { assertPublishable, DEFAULT_PUBSUB_NAME } from '../internal/envelope.ts';
 import { createInvokePolicy, type InvokePolicyOptions } from '../resilience/invoke-policy.ts';
 import type { PlatformLogger } from '../logger.ts';
-import { EtagMismatchError, InvocationError } from '../port.ts';
+import { EtagMismatchError, InvocationError, PlatformUnavailableError } from '../port.ts';
 import { activeTraceparent, traceInvoke } from '../tracing.ts';
 /* jscpd:ignore-start -- the port's types, imported by both transports */
 import type {
@@ -180,7 +180,7 @@ export function createDaprPlatform(options: DaprPlatformOptions): DaprPlatform {
         error instanceof DOMException && error.name === 'TimeoutError'
           ? `timed out after ${timeoutMs} ms`
           : 'unreachable';
-      throw new Error(`${what}: Dapr sidecar ${reason}`, { cause: error });
+      throw new PlatformUnavailableError(`${what}: Dapr sidecar ${reason}`, { cause: error });
     }
   };
 

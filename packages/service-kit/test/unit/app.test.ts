@@ -6,6 +6,7 @@ import { ProblemType } from '@wallet/contracts';
 import { createServiceApp } from '../../src/app.ts';
 import { createInternalApp } from '../../src/internal-app.ts';
 import { HttpProblem, parseOrThrow } from '../../src/errors.ts';
+import { PlatformUnavailableError } from '@wallet/platform';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 
@@ -36,15 +37,34 @@ beforeAll(async () => {
         res.status(201).json(body);
       });
       app.get('/teapot', () => {
-        throw new HttpProblem({ status: 418, type: ProblemType.conflict, title: 'Teapot', detail: 'short and stout' });
+        throw new HttpProblem({
+          status: 418,
+          type: ProblemType.conflict,
+          title: 'Teapot',
+          detail: 'short and stout',
+        });
       });
       app.get('/boom', () => {
         throw new Error('database password is hunter2');
       });
+      // Dependencies down for a moment (soak finding 3): the sidecar restarting, PostgreSQL restarting.
+      app.get('/outage/sidecar', () => {
+        throw new PlatformUnavailableError('state.get revoked-session:x: Dapr sidecar unreachable');
+      });
+      app.get('/outage/database', () => {
+        throw Object.assign(new Error('terminating connection due to administrator command'), {
+          code: '57P01',
+        });
+      });
+      app.get('/outage/connection', () => {
+        throw new Error('Connection terminated unexpectedly');
+      });
     },
   });
   [server, base] = await serve(app);
-  [internalServer, internalBase] = await serve(createInternalApp({ service: 'test-service', metrics, readiness }));
+  [internalServer, internalBase] = await serve(
+    createInternalApp({ service: 'test-service', metrics, readiness }),
+  );
 });
 
 afterAll(async () => {
@@ -60,7 +80,10 @@ describe('service app', () => {
     const refused = await fetch(`${base}/echo`, { method: 'POST' });
     expect(refused.status).toBe(401);
     expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    const wrong = await fetch(`${base}/echo`, { method: 'POST', headers: { 'dapr-api-token': 'sidecar-token-124' } });
+    const wrong = await fetch(`${base}/echo`, {
+      method: 'POST',
+      headers: { 'dapr-api-token': 'sidecar-token-124' },
+    });
     expect(wrong.status).toBe(401);
   });
 
@@ -80,7 +103,9 @@ describe('service app', () => {
     expect(detailed.status).toBe(503);
     expect(await detailed.json()).toMatchObject({ service: 'test-service', checks: { flag: { ok: false } } });
     ready = true;
-    expect(await (await fetch(`${internalBase}/readyz`)).json()).toMatchObject({ checks: { flag: { ok: true } } });
+    expect(await (await fetch(`${internalBase}/readyz`)).json()).toMatchObject({
+      checks: { flag: { ok: true } },
+    });
   });
 
   it('answers validation errors as problem+json with field errors', async () => {
@@ -138,5 +163,15 @@ describe('service app', () => {
     const open = await fetch(`${base}/metrics`, { headers: withToken });
     expect(open.status).toBe(404);
     expect(await open.text()).not.toContain('http_requests_total');
+  });
+
+  it('answers a dependency that is down for a moment with 503 and Retry-After, not 500', async () => {
+    for (const path of ['/outage/sidecar', '/outage/database', '/outage/connection']) {
+      const res = await fetch(`${base}${path}`, { headers: withToken });
+      expect(res.status, path).toBe(503);
+      expect(res.headers.get('retry-after'), path).toBe('1');
+      expect(((await res.json()) as { type: string }).type, path).toBe(ProblemType.dependencyUnavailable);
+    }
+    expect((await fetch(`${base}/boom`, { headers: withToken })).status).toBe(500);
   });
 });
