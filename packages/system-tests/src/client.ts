@@ -20,6 +20,8 @@ export interface CallOptions {
   token?: string;
   headers?: Record<string, string>;
   raw?: string;
+  /** Gives up on the answer (the call then rejects), as a client with a deadline does. */
+  signal?: AbortSignal;
 }
 
 export interface User {
@@ -97,7 +99,13 @@ export function gatewayClient(
       headers['content-type'] = 'application/json';
     } else if (callOptions.raw !== undefined) headers['content-type'] ??= 'application/json';
     const started = performance.now();
-    const res = await undiciFetch(`${gatewayUrl}${path}`, { method, headers, body, dispatcher });
+    const res = await undiciFetch(`${gatewayUrl}${path}`, {
+      method,
+      headers,
+      body,
+      dispatcher,
+      ...(callOptions.signal ? { signal: callOptions.signal } : {}),
+    });
     const text = await res.text();
     const ms = performance.now() - started;
     let parsed: unknown;
