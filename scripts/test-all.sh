@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README, second command; `.ci/run` calls it): brings up the infrastructure the
 # suites need on loopback (installing it on first use), then the port check, ESLint, typecheck, the
-# chart verification, every test suite, the suites again through PgBouncer and the Tilt smoke.
+# chart verification, every test suite, the suites again through PgBouncer, the Tilt smoke and the
+# soak on both brokers.
 # With CI=true a suite whose infrastructure is missing fails instead of skipping.
 #
 # Every step runs even when an earlier one failed, and records itself in .data/ci-results/
@@ -89,6 +90,16 @@ run_step "service suites again, through PgBouncer" vitest:pgbouncer \
   env TEST_PGBOUNCER_HOSTPORT="${PGBOUNCER_HOSTPORT:-}" npx turbo run test --concurrency=1 --continue \
   --filter='./services/*' -- --reporter=default --reporter=json --outputFile.json=.test-results.pgbouncer.json
 run_step "Tilt local-mode smoke (tilt/smoke-local.ts)" checks node tilt/smoke-local.ts
+# The whole-system soak (packages/system-tests/soak): a minute of mixed traffic through the gateway on
+# each broker while parts fail, then the invariants (each one a check). About 2.5 minutes per broker.
+# Faults the platform survives today: `kill-service:*` loses events (docs/soak/README.md, finding 1) and joins
+# this list once that is fixed; broker and PostgreSQL restarts (up to 40 s here) run in the 10-minute soak.
+run_step "soak on RabbitMQ, 60 s with faults (npm run soak)" checks npm run soak -- --broker rabbitmq \
+  --seconds 60 --people 12 --mfa-people 3 --faults kill-daprd:notification,freeze-risk,restart-redis \
+  --out .data/soak/ci-rabbitmq
+run_step "soak on Kafka, 60 s with faults (npm run soak)" checks npm run soak -- --broker kafka \
+  --seconds 60 --people 12 --mfa-people 3 --faults kill-daprd:wallet-ledger,restart-redis,freeze-risk \
+  --out .data/soak/ci-kafka
 
 banner "summary"
 summary_status=0

@@ -309,3 +309,42 @@ export async function checkDeliveries(notificationUrl: string, sinceIso: string)
     detail: found.length === 0 ? 'none' : found.join('; '),
   };
 }
+
+/** Messages in RabbitMQ's own dead-letter queues (`dlq-*`, the component's `enableDeadLetter`), by queue. */
+export function rabbitDeadLetterQueues(): Promise<Map<string, number>> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      'bash',
+      [join(REPO_ROOT, 'infra', 'local.sh'), 'rabbitmqctl', 'list_queues', '-q', 'name', 'messages'],
+      {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('close', () => {
+      const queues = new Map<string, number>();
+      for (const line of out.split('\n')) {
+        const [name, messages] = line.trim().split(/\s+/);
+        if (name?.startsWith('dlq-') && Number(messages) >= 0) queues.set(name, Number(messages));
+      }
+      resolve(queues);
+    });
+  });
+}
+
+/** Messages that reached RabbitMQ's own dead-letter queues during the run: no service reads them. */
+export function checkBrokerDeadLetters(before: Map<string, number>, after: Map<string, number>): Check {
+  const grown = [...after]
+    .map(([name, n]) => [name, n - (before.get(name) ?? 0)] as const)
+    .filter(([, n]) => n > 0);
+  return {
+    name: "no message in RabbitMQ's own dead-letter queues (dlq-*, read by nobody)",
+    ok: grown.length === 0,
+    detail:
+      grown.length === 0
+        ? `none (${after.size} dlq-* queues)`
+        : grown.map(([name, n]) => `${n} in ${name}`).join('; '),
+  };
+}

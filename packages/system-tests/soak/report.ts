@@ -40,9 +40,10 @@ function panel(
   width: number,
   left: number,
   unit: string,
+  fixedMax?: number,
 ): string {
   const all = series.flatMap((x) => x.values.filter(Number.isFinite));
-  const max = Math.max(1, ...all) * 1.1;
+  const max = fixedMax ?? Math.max(1, ...all) * 1.1;
   const n = Math.max(1, series[0]!.values.length);
   const x = (i: number): number => left + (i / Math.max(1, n - 1)) * (width - left - 20);
   const yOf = (v: number): number => y + height - (v / max) * height;
@@ -70,8 +71,8 @@ export function svgPlot(input: ReportInput): string {
   const width = 1000;
   const left = 60;
   const panelHeight = 140;
-  const tops = [40, 230, 420];
-  const height = 620;
+  const tops = [55, 245, 435];
+  const height = 640;
   const b = input.buckets;
   const perSecond = (v: number): number => v / (input.bucketMs / 1000);
   const span = Math.max(1, b.length - 1) * input.bucketMs;
@@ -135,6 +136,7 @@ ${panel(
   width,
   left,
   '%',
+  100,
 )}
 ${ticks}
 </svg>

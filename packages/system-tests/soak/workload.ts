@@ -57,19 +57,27 @@ export interface Workload {
   /** Operations that found nobody free to do them (the clients were all busy). */
   skipped: number;
   started: Record<string, number>;
+  /** When the last operation was started (ms on the recorder's clock); the drain follows. */
+  stoppedAt: number;
   /** Runs until `until()` is true; resolves when every operation it started has ended. */
   run(until: () => boolean): Promise<void>;
-  /** Waits for every operation started so far (withdrawals' webhooks included). */
+  /** Waits for every operation started so far (withdrawals' webhooks included), sign-ups excepted. */
   drain(): Promise<void>;
+  /** Sign-ups still under way when the load stopped (abandoned: those people are not checked). */
+  abandonedSignUps: number;
 }
 
 export function workload(world: World, baseRate: number): Workload {
   const inFlight = new Set<Promise<void>>();
+  /** Sign-ups under way: not waited for at the end (one may wait long for a delayed code e-mail). */
+  const signingUp = new Set<Promise<void>>();
   let signUps = 0;
   const state: Workload = {
     rate: baseRate,
     skipped: 0,
     started: {},
+    stoppedAt: 0,
+    abandonedSignUps: 0,
     run,
     drain,
   };
@@ -159,6 +167,8 @@ export function workload(world: World, baseRate: number): Workload {
         const n = signUps++;
         const done = signUp(world, `soak-late${n}`, false)
           .then(async (person) => {
+            // Abandoned at the end of the load: the checks may already be reading the people.
+            if (state.stoppedAt > 0) return;
             world.people.push(person);
             person.busy = true;
             await deposit(world, person, 20_000n);
@@ -169,8 +179,8 @@ export function workload(world: World, baseRate: number): Workload {
               `soak: sign-up ${n}: ${error instanceof Error ? error.message : String(error)}\n`,
             );
           })
-          .finally(() => inFlight.delete(done));
-        inFlight.add(done);
+          .finally(() => signingUp.delete(done));
+        signingUp.add(done);
         return true;
       }
     }
@@ -197,7 +207,9 @@ export function workload(world: World, baseRate: number): Workload {
       if (wait > 0) await sleep(wait);
       else next = performance.now();
     }
+    state.stoppedAt = world.recorder.now();
     await drain();
+    state.abandonedSignUps = signingUp.size;
   }
 
   async function drain(): Promise<void> {
