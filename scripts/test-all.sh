@@ -91,7 +91,7 @@ run_step "service suites again, through PgBouncer" vitest:pgbouncer \
   --filter='./services/*' -- --reporter=default --reporter=json --outputFile.json=.test-results.pgbouncer.json
 run_step "Tilt local-mode smoke (tilt/smoke-local.ts)" checks node tilt/smoke-local.ts
 # The whole-system soak (packages/system-tests/soak): a minute of mixed traffic through the gateway on
-# each broker while parts fail, then the invariants (each one a check). About 2.5 minutes per broker.
+# each broker while parts fail, then the invariants (each one a check). About 2 minutes per broker.
 # Faults the platform survives today: `kill-service:*` loses events (docs/soak/README.md, finding 1) and joins
 # this list once that is fixed; broker and PostgreSQL restarts (up to 40 s here) run in the 10-minute soak.
 run_step "soak on RabbitMQ, 60 s with faults (npm run soak)" checks npm run soak -- --broker rabbitmq \
