@@ -4,6 +4,8 @@
 #   infra/local.sh up [part...]      start (and on first use install/initialise) parts; default: all
 #   infra/local.sh down [part...]    stop parts; default: all
 #   infra/local.sh status [part...]  what is up
+#   infra/local.sh restart <part...> stop and start those parts only (the soak's faults: the PostgreSQL
+#                                    primary without its replica or PgBouncer, the broker, Redis)
 #   infra/local.sh env               `export` lines for tests and services (eval "$(infra/local.sh env)")
 #   infra/local.sh clean             down + delete .data/infra (the caches stay)
 #   infra/local.sh rabbitmqctl|psql|redis-cli [args]   the tool, pointed at our servers
@@ -692,6 +694,16 @@ cmd_down() {
   done
 }
 
+# Unlike `down postgres`, which takes the replica and PgBouncer down first, a restart touches only the
+# parts named: the replica and PgBouncer reconnect to the restarted primary by themselves.
+cmd_restart() {
+  local parts p list
+  [ $# -gt 0 ] || die "restart: name the parts (parts: ${ALL_PARTS[*]})"
+  list="$(norm_parts "$@")" || exit 2
+  read -r -a parts <<<"$list"
+  for p in "${parts[@]}"; do "down_$p"; run_part "$p"; done
+}
+
 cmd_status() {
   local parts p rc=0 list
   list="$(norm_parts "$@")" || exit 2
@@ -735,7 +747,7 @@ cmd_clean() {
   rm -rf "$DATA"
 }
 
-usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 main() {
   local cmd="${1:-}"; [ $# -gt 0 ] && shift
@@ -743,6 +755,7 @@ main() {
     up) cmd_up "$@" ;;
     down|stop) cmd_down "$@" ;;
     status) cmd_status "$@" ;;
+    restart) cmd_restart "$@" ;;
     env) cmd_env ;;
     clean) cmd_clean ;;
     rabbitmqctl) rmq_env; exec /usr/lib/rabbitmq/bin/rabbitmqctl "$@" ;;

@@ -2,7 +2,7 @@
 # The test command (README, second command; `.ci/run` calls it): brings up the infrastructure the
 # suites need on loopback (installing it on first use), then the port check, ESLint, typecheck, the
 # chart verification, every test suite, the suites again through PgBouncer, the Tilt smoke and the
-# fuzzing of the public API (schemathesis).
+# fuzzing of the public API (schemathesis) and the soak on both brokers.
 # With CI=true a suite whose infrastructure is missing fails instead of skipping.
 #
 # Every step runs even when an earlier one failed, and records itself in .data/ci-results/
@@ -94,6 +94,16 @@ run_step "service suites again, through PgBouncer" vitest:pgbouncer \
 run_step "Tilt local-mode smoke (tilt/smoke-local.ts)" checks node tilt/smoke-local.ts
 # schemathesis (PyPI, pinned, cached venv) against the merged OpenAPI of an embedded platform on free ports.
 run_step "API fuzzing (schemathesis, tools/api-fuzz/run.sh)" checks bash tools/api-fuzz/run.sh
+# The whole-system soak (packages/system-tests/soak): a minute of mixed traffic through the gateway on
+# each broker while parts fail, then the invariants (each one a check). About 2 minutes per broker.
+# Each run kills one service process (soak finding 1: deliveries made while it restarts must wait for it,
+# not be lost); broker and PostgreSQL restarts (up to 40 s here) run in the 10-minute soak.
+run_step "soak on RabbitMQ, 60 s with faults (npm run soak)" checks npm run soak -- --broker rabbitmq \
+  --seconds 60 --people 12 --mfa-people 3 --faults kill-service:notification,freeze-risk,restart-redis \
+  --out .data/soak/ci-rabbitmq
+run_step "soak on Kafka, 60 s with faults (npm run soak)" checks npm run soak -- --broker kafka \
+  --seconds 60 --people 12 --mfa-people 3 --faults kill-service:wallet-ledger,kill-daprd:notification,restart-redis \
+  --out .data/soak/ci-kafka
 
 banner "summary"
 summary_status=0

@@ -21,5 +21,7 @@ export type {
   DaprPlatformOptions,
   DaprPlatformService,
   DaprPlatformServiceSpec,
+  RestartOptions,
+  RestartTimings,
   StoppedProcess,
 } from './platform.ts';

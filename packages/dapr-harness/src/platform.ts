@@ -18,6 +18,7 @@
  * call an identity of the other, which must accept its internal token).
  */
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { APP_IDS, type AppId } from '@wallet/contracts';
@@ -150,6 +151,29 @@ export interface DaprPlatform {
   stop(): Promise<StoppedProcess[]>;
   /** SIGKILL to everything, at once. */
   kill(): void;
+  /**
+   * Kills one service process or one sidecar (SIGKILL by default: `kill -9`) and starts it again with
+   * the same ports, tokens and environment, as Kubernetes restarts a crashed container; resolves once it
+   * is ready again (the service's /readyz, or the sidecar's health). Its exit is expected: it does not
+   * resolve `unexpectedExit`, but a replacement that dies later does.
+   */
+  restart(appId: AppId, part: 'service' | 'sidecar', options?: RestartOptions): Promise<RestartTimings>;
+  /** The current pid of a service process or sidecar (it changes with `restart`). */
+  pidOf(appId: AppId, part: 'service' | 'sidecar'): number;
+}
+
+export interface RestartOptions {
+  /** Default SIGKILL. */
+  signal?: NodeJS.Signals;
+  /** Readiness deadline of the replacement. Default: the platform's `readyTimeoutMs`. */
+  readyTimeoutMs?: number;
+}
+
+export interface RestartTimings {
+  /** From the signal until the old process had exited. */
+  exitedMs: number;
+  /** From the signal until the replacement was ready. */
+  readyMs: number;
 }
 
 function required(env: Record<string, string>, name: string): string {
@@ -220,6 +244,22 @@ export async function startDaprPlatform(options: DaprPlatformOptions): Promise<D
   const services = new Map<AppId, ManagedProcess>();
   const serviceEnvs = new Map<AppId, NodeJS.ProcessEnv>();
   const sidecars = new Map<AppId, Daprd>();
+  /** How to start one app's service or sidecar again (filled in by start-up). */
+  const relaunchers = new Map<
+    AppId,
+    { service: (timeoutMs: number) => Promise<void>; sidecar: (timeoutMs: number) => Promise<void> }
+  >();
+  /** Processes killed on purpose by `restart`: their exit is not "unexpected". */
+  const expectedExits = new Set<ManagedProcess>();
+  let reportExit: (exit: StoppedProcess & { tail: string }) => void = () => undefined;
+  const unexpectedExit = new Promise<StoppedProcess & { tail: string }>((resolve) => {
+    reportExit = resolve;
+  });
+  const watch = (p: ManagedProcess): void => {
+    void p.exited.then((exit) => {
+      if (!stopping && !expectedExits.has(p)) reportExit({ name: p.name, exit, tail: p.tail(30) });
+    });
+  };
   let stopping = false;
 
   const run = (name: string, command: string, args: string[], env: NodeJS.ProcessEnv): ManagedProcess => {
@@ -325,23 +365,28 @@ export async function startDaprPlatform(options: DaprPlatformOptions): Promise<D
         delete env[name];
       }
       if (stopping) throw new Error(`${spec.appId}: the platform is stopping`);
-      const daprdName = `daprd ${spec.appId}`;
-      const sidecar = await startDaprd({
-        appId: spec.appId,
-        ...(isGateway ? {} : { appPort: spec.port }),
-        components: componentsFolder(pubsub),
-        daprApiToken,
-        ...(appApiToken ? { appApiToken } : {}),
-        ports: { http: spec.daprHttpPort, grpc: spec.daprGrpcPort, internalGrpc: spec.daprInternalGrpcPort },
-        daprdBin: required(infra, 'DAPRD_BIN'),
-        sentryAddress: required(infra, 'SENTRY_ADDRESS'),
-        trustAnchorsFile: required(infra, 'DAPR_TRUST_ANCHORS_FILE'),
-        logFile: daprdLog,
-        env: baseEnv,
-        ...(output ? { onLine: (line: string) => output(daprdName, line) } : {}),
-        // The service is started next; daprd's full health needs its app, readiness below waits for both.
-        waitFor: 'none',
-      });
+      const startSidecar = (): Promise<Daprd> =>
+        startDaprd({
+          appId: spec.appId,
+          ...(isGateway ? {} : { appPort: spec.port }),
+          components: componentsFolder(pubsub),
+          daprApiToken,
+          ...(appApiToken ? { appApiToken } : {}),
+          ports: {
+            http: spec.daprHttpPort,
+            grpc: spec.daprGrpcPort,
+            internalGrpc: spec.daprInternalGrpcPort,
+          },
+          daprdBin: required(infra, 'DAPRD_BIN'),
+          sentryAddress: required(infra, 'SENTRY_ADDRESS'),
+          trustAnchorsFile: required(infra, 'DAPR_TRUST_ANCHORS_FILE'),
+          logFile: daprdLog,
+          env: baseEnv,
+          ...(output ? { onLine: (line: string) => output(`daprd ${spec.appId}`, line) } : {}),
+          // The service is started next; daprd's full health needs its app, readiness below waits for both.
+          waitFor: 'none',
+        });
+      const sidecar = await startSidecar();
       sidecars.set(spec.appId, sidecar);
       all.push(sidecar.process);
       if (stopping) {
@@ -379,31 +424,53 @@ export async function startDaprPlatform(options: DaprPlatformOptions): Promise<D
       Object.assign(env, options.serviceEnv?.[spec.appId]);
       serviceEnvs.set(spec.appId, env);
       if (stopping) throw new Error(`${spec.appId}: the platform is stopping`);
-      const service = startProcess({
-        name: spec.appId,
-        command: process.execPath,
-        args: [
-          '--import',
-          '@wallet/service-kit/telemetry-preload',
-          join('services', spec.appId, 'src', 'main.ts'),
-        ],
-        env,
-        cwd: REPO_ROOT,
-        logFile: serviceLog,
-        ...(output ? { onLine: (line: string) => output(spec.appId, line) } : {}),
-      });
+      const startService = (): ManagedProcess =>
+        startProcess({
+          name: spec.appId,
+          command: process.execPath,
+          args: [
+            '--import',
+            '@wallet/service-kit/telemetry-preload',
+            join('services', spec.appId, 'src', 'main.ts'),
+          ],
+          env,
+          cwd: REPO_ROOT,
+          logFile: serviceLog,
+          ...(output ? { onLine: (line: string) => output(spec.appId, line) } : {}),
+        });
+      const service = startService();
       services.set(spec.appId, service);
       all.push(service);
 
       // /readyz answers 200 only when the database, the migrations and the sidecar are ready.
-      await waitForHttp(`${spec.url}/readyz`, {
-        timeoutMs: readyTimeoutMs,
-        intervalMs: 200,
-        what: `${spec.appId} /readyz`,
-        process: service,
-        ...(isGateway ? { ca: secrets.tls.cert } : {}),
-      });
+      const serviceReady = (child: ManagedProcess, timeoutMs: number) =>
+        waitForHttp(`${spec.url}/readyz`, {
+          timeoutMs,
+          intervalMs: 200,
+          what: `${spec.appId} /readyz`,
+          process: child,
+          ...(isGateway ? { ca: secrets.tls.cert } : {}),
+        });
+      await serviceReady(service, readyTimeoutMs);
       await sidecar.waitReady(isGateway ? 'outbound' : 'healthz', readyTimeoutMs);
+      relaunchers.set(spec.appId, {
+        service: async (timeoutMs) => {
+          const next = startService();
+          services.set(spec.appId, next);
+          all.push(next);
+          watch(next);
+          await serviceReady(next, timeoutMs);
+        },
+        sidecar: async (timeoutMs) => {
+          const next = await startSidecar();
+          sidecars.set(spec.appId, next);
+          all.push(next.process);
+          watch(next.process);
+          await next.waitReady(isGateway ? 'outbound' : 'healthz', timeoutMs);
+          // The service's own readiness includes its sidecar: wait for both, as start-up does.
+          await serviceReady(services.get(spec.appId)!, timeoutMs);
+        },
+      });
     };
 
     // The four backends at once, then the gateway, which calls them.
@@ -435,11 +502,29 @@ export async function startDaprPlatform(options: DaprPlatformOptions): Promise<D
     throw aborted ? new Error('start-up aborted', { cause: error }) : error;
   }
 
-  const watched = [...services.values(), ...[...sidecars.values()].map((d) => d.process)];
-  const unexpectedExit = Promise.race(watched.map((p) => p.exited.then((exit) => ({ p, exit })))).then(
-    ({ p, exit }) =>
-      stopping ? new Promise<never>(() => undefined) : { name: p.name, exit, tail: p.tail(30) },
-  );
+  for (const p of [...services.values(), ...[...sidecars.values()].map((d) => d.process)]) watch(p);
+
+  const current = (appId: AppId, part: 'service' | 'sidecar'): ManagedProcess => {
+    const p = part === 'service' ? services.get(appId) : sidecars.get(appId)?.process;
+    if (!p) throw new Error(`no ${part} ${appId}`);
+    return p;
+  };
+  const restart = async (
+    appId: AppId,
+    part: 'service' | 'sidecar',
+    restartOptions: RestartOptions = {},
+  ): Promise<RestartTimings> => {
+    if (stopping) throw new Error('the platform is stopping');
+    const old = current(appId, part);
+    const relaunch = relaunchers.get(appId)!;
+    expectedExits.add(old);
+    const t0 = performance.now();
+    old.kill(restartOptions.signal ?? 'SIGKILL');
+    await old.exited;
+    const exitedMs = performance.now() - t0;
+    await relaunch[part](restartOptions.readyTimeoutMs ?? readyTimeoutMs);
+    return { exitedMs, readyMs: performance.now() - t0 };
+  };
 
   const byApp = new Map(specs.map((s) => [s.appId, s]));
   const described = DAPR_PLATFORM_SERVICES.map((s): DaprPlatformService => {
@@ -465,5 +550,7 @@ export async function startDaprPlatform(options: DaprPlatformOptions): Promise<D
     unexpectedExit,
     stop,
     kill,
+    restart,
+    pidOf: (appId, part) => current(appId, part).pid,
   };
 }

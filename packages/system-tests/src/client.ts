@@ -20,6 +20,8 @@ export interface CallOptions {
   token?: string;
   headers?: Record<string, string>;
   raw?: string;
+  /** Gives up on the answer (the call then rejects), as a client with a deadline does. */
+  signal?: AbortSignal;
 }
 
 /** Headers and body of a gateway call: bearer token, JSON body (or a raw one) and its content type. */
@@ -103,7 +105,13 @@ export function gatewayClient(
   ): Promise<Answer<T>> {
     const { headers, body } = requestParts(callOptions);
     const started = performance.now();
-    const res = await undiciFetch(`${gatewayUrl}${path}`, { method, headers, body, dispatcher });
+    const res = await undiciFetch(`${gatewayUrl}${path}`, {
+      method,
+      headers,
+      body,
+      dispatcher,
+      ...(callOptions.signal ? { signal: callOptions.signal } : {}),
+    });
     const text = await res.text();
     const ms = performance.now() - started;
     let parsed: unknown;
