@@ -85,6 +85,10 @@ export TEST_PG_REPLICA_URL="${TEST_PG_REPLICA_URL:-$PG_REPLICA_URL}"
 run_step "port check: nothing fixed in 32768-60999" - npm run lint:ports
 run_step "ESLint" - npm run lint:eslint
 run_step "duplicate-code scan (jscpd)" - npm run lint:duplicates
+# Type-checks are a pure function of the sources (turbo.json hashes each workspace with the shared
+# packages, tsconfig.base.json and the lockfile): cached on the machine, so a warm run re-checks only
+# the workspaces whose inputs changed. Tests are never cached.
+export TURBO_CACHE_DIR="${TURBO_CACHE_DIR:-$HOME/.cache/wallet-platform/turbo}"
 run_step "typecheck" - npm run typecheck
 run_step "Helm chart and Tiltfile checks (verify-chart.sh)" checks bash scripts/verify-chart.sh
 run_step "tests (npm test, every workspace)" vitest: npm test
