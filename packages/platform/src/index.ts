@@ -16,5 +16,7 @@ export {
   remainingBudgetMs,
   runWithDeadline,
 } from './resilience/deadline.ts';
+/** The active span's W3C `traceparent` (what an outbox row written outside enqueueEvent must store). */
+export { activeTraceparent } from './tracing.ts';
 export { createInvokePolicy, isDeliberateUnavailable, isFailureAnswer } from './resilience/invoke-policy.ts';
 export type { InvokePolicy, InvokePolicyOptions, RawInvoke } from './resilience/invoke-policy.ts';

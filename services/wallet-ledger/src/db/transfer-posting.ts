@@ -6,7 +6,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import { Events } from '@wallet/contracts';
-import { parseEventData } from '@wallet/platform';
+import { activeTraceparent, parseEventData } from '@wallet/platform';
 import { MovementRefused, type MovementRefusalReason } from '../domain/movement-refusal.ts';
 import { IdempotencyLeaseLost, type Claim } from './idempotency-store.ts';
 import type { LedgerDatabase } from './schema.ts';
@@ -82,6 +82,8 @@ export async function postTransfer(
   const completed = Events.transferCompleted;
   const low = Events.balanceLow;
   try {
+    // Like enqueueEvent: the outbox rows carry the span of the request that wrote them (the relay
+    // publishes in its trace), else what the caller handed down.
     const { rows } = await sql<{ answer: string; created_at: Date }>`
       SELECT answer, created_at FROM ledger_transfer(
         ${posting.transferId}::uuid, ${posting.fromWalletId}::uuid, ${posting.toWalletId}::uuid,
@@ -90,7 +92,7 @@ export async function postTransfer(
         ${lease?.scope ?? null}, ${lease?.key ?? null}, ${lease?.leaseToken ?? null}::uuid,
         ${answerHead},
         ${completed.topic}, ${completed.type}, ${completed.source}, ${JSON.stringify(eventData)}::jsonb,
-        ${posting.traceparent},
+        ${activeTraceparent() ?? posting.traceparent},
         ${posting.balanceLowThreshold?.toString() ?? null}::numeric, ${low.topic}, ${low.type}, ${low.source}
       )`.execute(db);
     const row = rows[0];
