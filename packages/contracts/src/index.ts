@@ -4,3 +4,4 @@ export * from './cloudevents.ts';
 export * from './events.ts';
 export * from './api.ts';
 export * from './pagination.ts';
+export * from './passkeys.ts';

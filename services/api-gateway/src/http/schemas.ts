@@ -3,6 +3,7 @@
  * them, openapi.ts describes them), in their own module so neither of the two imports the other.
  */
 import { z } from 'zod';
+import { passkeySignInBody } from '@wallet/contracts';
 
 export const webLoginSchema = z.union([
   z
@@ -15,15 +16,8 @@ export const webLoginSchema = z.union([
     .strict(),
   z.object({ mfaToken: z.string().min(1).max(256), code: z.string().min(6).max(32) }).strict(),
   // A passkey's answer to `POST /v1/auth/passkey/options` (passwordless, or with the password step's
-  // mfaToken); identity checks its shape and verifies it.
-  z
-    .object({
-      challengeId: z.string().min(1).max(64),
-      credential: z.record(z.string(), z.unknown()),
-      mfaToken: z.string().min(1).max(256).optional(),
-      deviceName: z.string().min(1).max(100).optional(),
-    })
-    .strict(),
+  // mfaToken): the same shape identity checks before it verifies it.
+  passkeySignInBody,
 ]);
 
 export const webLoginAnswerSchema = z.object({

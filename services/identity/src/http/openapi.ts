@@ -15,6 +15,8 @@ interface Operation {
   summary: string;
   tags: string[];
   body?: Schema;
+  /** The body may be left out altogether (an empty body means the schema's defaults). */
+  bodyOptional?: boolean;
   query?: Schema;
   ok: { status: number; schema?: Schema; description: string };
   errors: number[];
@@ -45,7 +47,7 @@ export function operation(op: Operation) {
     ...(op.body
       ? {
           requestBody: {
-            required: true,
+            required: !op.bodyOptional,
             content: { 'application/json': { schema: json(op.body, 'input') } },
           },
         }

@@ -15,6 +15,8 @@ export function passkeyPaths(operation: typeof Operation, idParam: Record<string
         description: `${CEREMONY} Without \`mfaToken\` any discoverable passkey may answer, with user verification. With the \`mfaToken\` of \`POST /v1/auth/login\`, one of that account's passkeys (409 when it has none).`,
         tags: ['auth'],
         body: s.passkeySignInOptionsBody,
+        // No body at all asks for a passwordless sign-in.
+        bodyOptional: true,
         ok: {
           status: 200,
           schema: s.passkeyOptionsResponse,

@@ -4,23 +4,16 @@
  * verifies what it says.
  */
 import { z } from 'zod';
+import {
+  base64urlString,
+  passkeyAuthenticationCredential,
+  passkeyCredentialCommon,
+  passkeySignInBody,
+} from '@wallet/contracts';
 import { isTransport } from '../domain/passkey-transports.ts';
 
-const b64url = (max: number) =>
-  z
-    .string()
-    .min(1)
-    .max(max)
-    .regex(/^[A-Za-z0-9_-]+$/, 'base64url');
-
-const credentialCommon = {
-  id: b64url(1366),
-  rawId: b64url(1366),
-  type: z.literal('public-key'),
-  authenticatorAttachment: z.enum(['platform', 'cross-platform']).optional(),
-  // No extension is requested, so none is read.
-  clientExtensionResults: z.object({}).default({}),
-};
+const b64url = base64urlString;
+const credentialCommon = passkeyCredentialCommon;
 
 export const registrationCredential = z.object({
   ...credentialCommon,
@@ -39,16 +32,7 @@ export const registrationCredential = z.object({
   }),
 });
 
-export const authenticationCredential = z.object({
-  ...credentialCommon,
-  response: z.object({
-    clientDataJSON: b64url(4096),
-    authenticatorData: b64url(4096),
-    // ML-DSA (post-quantum) signatures are kilobytes: ML-DSA-87's is 4,627 bytes.
-    signature: b64url(8192),
-    userHandle: b64url(128).optional(),
-  }),
-});
+const authenticationCredential = passkeyAuthenticationCredential;
 
 const challengeId = z.uuid();
 
@@ -56,14 +40,7 @@ export const passkeySignInOptionsBody = z
   .object({ mfaToken: z.string().min(1).max(256).optional() })
   .strict()
   .default({});
-export const passkeySignInBody = z
-  .object({
-    challengeId,
-    credential: authenticationCredential,
-    mfaToken: z.string().min(1).max(256).optional(),
-    deviceName: z.string().trim().min(1).max(100).optional(),
-  })
-  .strict();
+export { passkeySignInBody };
 export const passkeyStepUpBody = z.object({ challengeId, credential: authenticationCredential }).strict();
 export const passkeyRegistrationBody = z
   .object({
