@@ -77,6 +77,22 @@ function userHandleMatches(handle: string | undefined, userId: string): boolean 
   return Buffer.from(handle, 'base64url').equals(Buffer.from(userHandleOf(userId)));
 }
 
+/** Options for an assertion by one of `keys` (the user's own passkeys), and the challenge stored for it. */
+async function challengeForPasskeys(
+  deps: PasskeyDeps,
+  keys: { credential_id: string; transports: string[] }[],
+  binding: { purpose: WebauthnPurpose; userId: string; sessionId?: string; mfaChallengeId?: string },
+) {
+  const options = await generateAuthenticationOptions({
+    rpID: deps.relyingParty.id,
+    userVerification: 'preferred',
+    timeout: deps.relyingParty.challengeTtlSeconds * 1000,
+    allowCredentials: keys.map((k) => ({ id: k.credential_id, transports: knownTransports(k.transports) })),
+  });
+  const challengeId = await storeChallenge(deps, { ...binding, challenge: options.challenge });
+  return { challengeId, options };
+}
+
 /** As for removing the authenticator app: the token says aal2 AND the session's own window is still open. */
 function stepUpOpen(session: PasskeySession): boolean {
   return session.acr === 'aal2' && session.stepUpUntil !== null && session.stepUpUntil.getTime() > Date.now();
@@ -325,19 +341,11 @@ export async function startPasskeySignIn(
   const keys = await passkeysOf(deps, mfa.user_id);
   if (keys.length === 0)
     throw problems.conflict('This account has no passkey; finish with a code (POST /v1/auth/login/mfa).');
-  const options = await generateAuthenticationOptions({
-    rpID: deps.relyingParty.id,
-    userVerification: 'preferred',
-    timeout,
-    allowCredentials: keys.map((k) => ({ id: k.credential_id, transports: knownTransports(k.transports) })),
-  });
-  const challengeId = await storeChallenge(deps, {
+  return challengeForPasskeys(deps, keys, {
     purpose: 'second-factor',
-    challenge: options.challenge,
     userId: mfa.user_id,
     mfaChallengeId: mfa.id,
   });
-  return { challengeId, options };
 }
 
 /** Verifies an assertion by one of the passkeys (of `userId`, if given) and advances its counter. */
@@ -469,19 +477,11 @@ export async function startPasskeyStepUp(
     throw problems.conflict(
       'This account has no passkey; register one first (POST /v1/me/passkeys/registration/options).',
     );
-  const options = await generateAuthenticationOptions({
-    rpID: deps.relyingParty.id,
-    userVerification: 'preferred',
-    timeout: deps.relyingParty.challengeTtlSeconds * 1000,
-    allowCredentials: keys.map((k) => ({ id: k.credential_id, transports: knownTransports(k.transports) })),
-  });
-  const challengeId = await storeChallenge(deps, {
+  return challengeForPasskeys(deps, keys, {
     purpose: 'step-up',
-    challenge: options.challenge,
     userId: session.userId,
     sessionId: session.sessionId,
   });
-  return { challengeId, options };
 }
 
 export async function finishPasskeyStepUp(
