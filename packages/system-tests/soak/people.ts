@@ -1,3 +1,4 @@
+// Longer than 400 lines: every kind of person the soak plays (sign-up, sign-in, money, reads) shares the retry-until-definite loop and the client's own record kept here.
 /**
  * The soak's people: each one a user of the public API from a loopback address of their own, with
  * the client's own record of what happened to their money (what a careful client app would keep).
@@ -8,7 +9,13 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { generate } from 'otplib';
-import { freshLoopbackAddress, gatewayClient, type Answer, type GatewayClient } from '../src/client.ts';
+import {
+  freshLoopbackAddress,
+  gatewayClient,
+  sixDigitCode,
+  type Answer,
+  type GatewayClient,
+} from '../src/client.ts';
 import { outcomeOf, type Recorder } from './recorder.ts';
 
 const PROBLEM = 'https://wallet.dev/problems/';
@@ -369,10 +376,8 @@ async function readCode(world: World, person: Person): Promise<string> {
           `/v1/dev/outbox?to=${encodeURIComponent(person.email)}`,
           { signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS) },
         );
-        for (const item of outbox.body?.items ?? []) {
-          const match = /\b([0-9]{6})\b/.exec(`${item.subject}\n${item.body}`);
-          if (match?.[1]) return match[1];
-        }
+        const code = sixDigitCode(outbox.body?.items);
+        if (code) return code;
       } catch {
         // the outbox did not answer: ask again
       }

@@ -61,9 +61,5 @@ export class Recorder {
   }
 }
 
-/** Nearest-rank percentile of `values` (0-100). */
-export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
+/** Nearest-rank percentile, shared with the system tests. */
+export { percentile } from '../src/client.ts';

@@ -140,11 +140,7 @@ export function gatewayClient(
             {},
             mailbox,
           );
-          for (const item of outbox.body?.items ?? []) {
-            const match = /\b([0-9]{6})\b/.exec(`${item.subject}\n${item.body}`);
-            if (match?.[1]) return match[1];
-          }
-          return undefined;
+          return sixDigitCode(outbox.body?.items);
         },
         { timeoutMs, intervalMs: 200, what: `the code e-mailed to ${email}` },
       );
@@ -242,6 +238,17 @@ export async function inParallel<T, R>(
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
   return results;
+}
+
+/** The first six-digit code in dev-outbox messages (newest first), if any. */
+export function sixDigitCode(
+  items: readonly { subject: string; body: string }[] | undefined,
+): string | undefined {
+  for (const item of items ?? []) {
+    const match = /\b([0-9]{6})\b/.exec(`${item.subject}\n${item.body}`);
+    if (match?.[1]) return match[1];
+  }
+  return undefined;
 }
 
 /** The p-th percentile (0-100) of `values`, nearest rank. */
