@@ -1,10 +1,15 @@
 /**
  * One embedded platform per data folder. Two would share (and the second would restart) the same
- * embedded PostgreSQL, and Ctrl-C on either would hang on the other. The lock is a file created
- * exclusively (`wx`) holding the owner's pid and start time; a lock whose process no longer runs is
- * stale and taken over (moved aside atomically, so two starters cannot both take it).
+ * embedded PostgreSQL, and Ctrl-C on either would hang on the other. The lock is a file holding the
+ * owner's pid and start time, created whole and exclusively: written to a file of our own, then
+ * hard-linked to the lock's name (a link fails if the name exists), so nobody ever reads a half-written
+ * lock. A lock whose process no longer runs is stale; only the starter holding the takeover file
+ * (also created exclusively) may remove it, after checking again, and then everyone races for the
+ * lock's name as at first: exactly one wins. (Moving a stale lock aside and back, as this once did,
+ * could put a moved live lock back over a newer one: two starters then both held the folder.)
  */
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '@wallet/service-kit';
@@ -39,6 +44,55 @@ export interface DataFolderLock {
   release(): Promise<void>;
 }
 
+/** Gives `target` the content of `source`, unless `target` exists; true when it did. */
+async function linkExclusive(source: string, target: string): Promise<boolean> {
+  try {
+    await link(source, target);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+/** A takeover file older than this was left by a starter that died while taking over. */
+const TAKEOVER_STALE_MS = 10_000;
+
+/**
+ * Removes the stale lock `judged` if this starter gets the takeover file and the lock is still that
+ * one; true when it did (or found the lock gone). False: someone else is taking over, try again.
+ */
+async function takeOver(file: string, judged: Holder | undefined, logger: Logger): Promise<boolean> {
+  const takeover = `${file}.takeover`;
+  try {
+    await writeFile(takeover, String(process.pid), { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const age = await stat(takeover).then(
+      (st) => Date.now() - st.mtimeMs,
+      () => 0,
+    );
+    if (age > TAKEOVER_STALE_MS) await rm(takeover, { force: true });
+    return false;
+  }
+  try {
+    const now = await readHolder(file);
+    if (now && processIsRunning(now.pid)) return true; // taken meanwhile: the next link attempt says so
+    if (sameHolder(now, judged)) {
+      await rm(file, { force: true });
+      logger.warn(
+        { file, stalePid: judged?.pid, staleSince: judged?.startedAt },
+        judged
+          ? `taking over the lock of process ${judged.pid} (started ${judged.startedAt}), which is no longer running`
+          : 'taking over an unreadable lock file',
+      );
+    }
+    return true;
+  } finally {
+    await rm(takeover, { force: true });
+  }
+}
+
 async function readHolder(file: string): Promise<Holder | undefined> {
   try {
     const parsed = holderSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
@@ -70,36 +124,19 @@ export async function acquireDataFolderLock(dataDir: string, logger: Logger): Pr
       if (sameHolder(await readHolder(file), me)) await rm(file, { force: true });
     },
   };
-  for (let attempt = 0; attempt < 5; attempt += 1) {
-    try {
-      await writeFile(file, `${JSON.stringify(me)}\n`, { flag: 'wx', mode: 0o644 });
-      return lock;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  const mine = `${file}.${process.pid}.${Date.now()}`;
+  await writeFile(mine, `${JSON.stringify(me)}\n`, { mode: 0o644 });
+  try {
+    for (let attempt = 0; attempt < 100; attempt += 1) {
+      if (await linkExclusive(mine, file)) return lock;
+      const holder = await readHolder(file);
+      if (holder && processIsRunning(holder.pid)) throw new DataFolderInUseError(dataDir, holder);
+      // Stale (or unreadable, which a whole-file lock is only when damaged): one starter removes it.
+      if (await takeOver(file, holder, logger)) continue;
+      await sleep(10 + Math.random() * 40);
     }
-    const holder = await readHolder(file);
-    if (holder && processIsRunning(holder.pid)) throw new DataFolderInUseError(dataDir, holder);
-    // Stale (or unreadable: a crash while writing it). Move it aside, then check that what we moved is
-    // what we judged stale: a racing starter may have replaced it in between, and that one is live.
-    const aside = `${file}.stale-${process.pid}`;
-    try {
-      await rename(file, aside);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw error;
-    }
-    const moved = await readHolder(aside);
-    if (!sameHolder(moved, holder)) {
-      await rename(aside, file).catch(() => undefined);
-      continue;
-    }
-    await rm(aside, { force: true });
-    logger.warn(
-      { file, stalePid: holder?.pid, staleSince: holder?.startedAt },
-      holder
-        ? `taking over the lock of process ${holder.pid} (started ${holder.startedAt}), which is no longer running`
-        : 'taking over an unreadable lock file',
-    );
+  } finally {
+    await rm(mine, { force: true });
   }
   throw new Error(`could not lock ${dataDir}: ${file} keeps changing (several starts at once?)`);
 }

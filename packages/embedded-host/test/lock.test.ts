@@ -110,7 +110,7 @@ describe('data folder lock', () => {
         process.exit(0);
       }`;
     const outcomes = await Promise.all(
-      Array.from({ length: 4 }, () => {
+      Array.from({ length: 6 }, () => {
         const child = spawn(process.execPath, ['--input-type=module', '-e', script, dir], {
           cwd: join(import.meta.dirname, '..'),
           stdio: ['ignore', 'pipe', 'inherit'],
@@ -127,6 +127,6 @@ describe('data folder lock', () => {
       }),
     );
     expect(outcomes.filter((o) => o === 'locked')).toHaveLength(1);
-    expect(outcomes.filter((o) => o === 'DataFolderInUseError')).toHaveLength(3);
+    expect(outcomes.filter((o) => o === 'DataFolderInUseError')).toHaveLength(5);
   }, 60_000);
 });
