@@ -6,7 +6,13 @@
  * app's handlers kept failing; it arrives on the subscription's dead-letter topic). Replay keeps the
  * event id, so every idempotent consumer that already applied it ignores it.
  */
-import { cloudEventSchema, deadLetterTopicFor, decodeSeqCursor, keysetPage } from '@wallet/contracts';
+import {
+  cloudEventSchema,
+  deadLetterTopicFor,
+  decodeSeqCursor,
+  eventDefinitionByType,
+  keysetPage,
+} from '@wallet/contracts';
 import type { CloudEvent } from '@wallet/contracts';
 import { sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
@@ -362,12 +368,20 @@ export function subscribeWithDeadLetters<DB extends MessagingTables>(
           .where('event_id', '=', event.id)
           .returning(['attempts', 'last_error'])
           .executeTakeFirst();
+        // Where the message belongs: a contract event's own topic, else this subscription's. A broker
+        // may hand a message to the wrong subscription (Dapr 1.16.5's RabbitMQ component did, after a
+        // broker restart: docs/soak/README.md, finding 7); its handler drops it, and a replay must
+        // send it where it belongs, not back to the subscription that could not take it.
+        const home = eventDefinitionByType(event.type)?.topic ?? topic;
         await storeDeadLetter(trx, {
           origin: 'subscription',
           consumer: consumerAppId,
-          topic,
+          topic: home,
           event,
-          lastError: failure?.last_error ?? null,
+          lastError:
+            home === topic
+              ? (failure?.last_error ?? null)
+              : `delivered on the subscription of ${topic}, not its own topic ${home}${failure?.last_error ? `: ${failure.last_error}` : ''}`,
           attempts: failure?.attempts ?? 0,
         });
       });

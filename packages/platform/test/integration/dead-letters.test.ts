@@ -1,3 +1,4 @@
+// Longer than 400 lines: the dead-letter contract in one suite over one database: storing, bounding, filing, listing, replaying and pruning.
 /** Subscription dead letters end to end (embedded transport + real PostgreSQL): store, list, replay. */
 import type { CloudEvent } from '@wallet/contracts';
 import { deadLetterTopicFor } from '@wallet/contracts';
@@ -140,6 +141,37 @@ describe.skipIf(!adminUrl)('dead letters on PostgreSQL', () => {
     } finally {
       await patient.close();
     }
+  });
+
+  it('files a message delivered on the wrong subscription under its own topic, so a replay sends it home', async () => {
+    // A broker that mixed up its consumers once gave notification's handler of one topic the events of
+    // another; the handler drops what is not its type.
+    subscribeWithDeadLetters(
+      consumer,
+      t.db,
+      'notification',
+      'identity.email.verification.requested',
+      (event) =>
+        Promise.resolve(
+          event.type === 'wallet.identity.email.verification.requested.v1' ? 'SUCCESS' : 'DROP',
+        ),
+    );
+    await publisher.publish(
+      'identity.email.verification.requested',
+      {
+        type: 'wallet.ledger.transfer.completed.v1',
+        source: 'wallet-ledger',
+        data: { transferId: 't-lost' },
+      },
+      { id: 'evt-astray' },
+    );
+    await bus.drain();
+    const { items } = await listDeadLetters(t.db, { consumer: 'notification' });
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ eventId: 'evt-astray', topic: TOPIC });
+    expect(items[0]!.lastError).toContain(
+      'delivered on the subscription of identity.email.verification.requested',
+    );
   });
 
   it('stores a DROPped message at once, saying the handler dropped it', async () => {
